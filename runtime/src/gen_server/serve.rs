@@ -1,0 +1,201 @@
+//! The server loop (SEMANTICS.md §3.2).
+//!
+//! The loop is an ordinary function that *returns* when the server
+//! hibernates (handing the runtime a closure that resumes the loop on a fresh
+//! stack when the next message arrives) or exits — no unwinding on either
+//! path, so hibernating after every message stays cheap.
+
+use super::call::{CallMsg, CastMsg, SysMsg};
+use super::{reply, Action, CallResult, GenServer, Info, Next, ProcessName, ReplyTo, Timeout};
+use crate::mailbox::receive::try_receive_with;
+use crate::pid::Pid;
+use crate::process::context::{current, take_panic_location, Unwind};
+use crate::process::Finish;
+use crate::reason::Reason;
+use crate::signal::Exit;
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// A running server: its state and start settings.
+pub(crate) struct Loop<S> {
+    state: S,
+    parent: Pid,
+    name: Option<ProcessName>,
+    hibernate_after: Option<Duration>,
+}
+
+impl<S: GenServer> Loop<S> {
+    pub(crate) fn new(state: S, parent: Pid, name: Option<ProcessName>, hibernate_after: Option<Duration>) -> Self {
+        Loop { state, parent, name, hibernate_after }
+    }
+}
+
+/// The reason for a caught panic payload (with its location, when the
+/// runtime's panic hook recorded it).
+pub(crate) fn panic_reason(payload: Box<dyn Any + Send>) -> Reason {
+    let location = take_panic_location(current().slot());
+    let reason = Reason::from_panic(&*payload, location);
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+    reason
+}
+
+/// Runs a callback; a panic or `exit(reason)` inside it becomes `Err(reason)`.
+/// A fatal exit signal keeps unwinding: the server dies without `terminate`.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Reason> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => Ok(v),
+        Err(payload) => match payload.downcast::<Unwind>() {
+            Ok(unwind) => match *unwind {
+                Unwind::Exit { reason, signal: false } => Err(reason),
+                other => panic::resume_unwind(Box::new(other)),
+            },
+            Err(payload) => Err(panic_reason(payload)),
+        },
+    }
+}
+
+/// What to do after a callback: keep going (maybe with a `Next`), or exit
+/// (terminate has already run).
+type Step<C> = Result<Option<Next<C>>, Reason>;
+
+pub(crate) fn enter_loop<S: GenServer>(mut server: Loop<S>, mut next: Option<Next<S::Continue>>) -> Finish {
+    loop {
+        let waited = match next.take() {
+            Some(Next::Continue(value)) => {
+                next = match server.run_continue(value) {
+                    Ok(n) => n,
+                    Err(reason) => return Finish::Exit(reason),
+                };
+                continue;
+            }
+            Some(Next::Hibernate) => return hibernate(server),
+            Some(Next::Timeout(d)) => receive_next(Some(d)).map(|m| m.unwrap_or_else(|| Box::new(Timeout))),
+            None => match server.hibernate_after {
+                Some(idle) => match receive_next(Some(idle)) {
+                    Ok(None) => return hibernate(server),
+                    other => other.map(|m| m.expect("a message")),
+                },
+                None => receive_next(None).map(|m| m.expect("no timeout")),
+            },
+        };
+        let message = match waited {
+            Ok(m) => m,
+            // An exit signal killed the server while it waited: return to the
+            // process's entry, dropping the state on the way — no unwinding,
+            // and no `terminate` (the server runs no code once killed).
+            Err(reason) => {
+                current().return_to_exit();
+                return Finish::Exit(reason);
+            }
+        };
+        next = match server.dispatch(message) {
+            Ok(n) => n,
+            Err(reason) => return Finish::Exit(reason),
+        };
+    }
+}
+
+/// The next message, `None` on timeout, `Err` when an exit signal kills the
+/// server meanwhile.
+fn receive_next(timeout: Option<Duration>) -> Result<Option<Box<dyn Any + Send>>, Reason> {
+    try_receive_with(|_| Some(()), timeout).map(|found| found.map(|(_, m)| m)).map_err(|(reason, _)| reason)
+}
+
+fn hibernate<S: GenServer>(server: Loop<S>) -> Finish {
+    Finish::Hibernate(Box::new(move || enter_loop(server, None)))
+}
+
+impl<S: GenServer> Loop<S> {
+    fn dispatch(&mut self, message: Box<dyn Any + Send>) -> Step<S::Continue> {
+        let message = match message.downcast::<CallMsg<S::Call, S::Reply>>() {
+            Ok(call) => return self.run_call(*call),
+            Err(m) => m,
+        };
+        let message = match message.downcast::<CastMsg<S::Cast>>() {
+            Ok(cast) => {
+                let CastMsg(request) = *cast;
+                let result = guarded(|| self.state.handle_cast(request));
+                return self.after_action(result, "cast");
+            }
+            Err(m) => m,
+        };
+        let message = match message.downcast::<SysMsg>() {
+            Ok(sys) => match *sys {
+                SysMsg::Stop(reason) => return Err(self.terminate(reason, "stop")),
+            },
+            Err(m) => m,
+        };
+        if let Some(exit) = message.downcast_ref::<Exit>() {
+            if exit.from == self.parent && current().slot().trap_exit.load(Ordering::Relaxed) {
+                let reason = exit.reason.clone();
+                return Err(self.terminate(reason, "EXIT from parent"));
+            }
+        }
+        let info = Info::from_box(message);
+        let result = guarded(|| self.state.handle_info(info));
+        self.after_action(result, "info")
+    }
+
+    fn run_call(&mut self, call: CallMsg<S::Call, S::Reply>) -> Step<S::Continue> {
+        let CallMsg { from, request } = call;
+        let from: ReplyTo<S::Reply> = from;
+        match guarded(|| self.state.handle_call(request, from)) {
+            Ok(CallResult::Reply(r)) => {
+                reply(from, r);
+                Ok(None)
+            }
+            Ok(CallResult::ReplyThen(r, next)) => {
+                reply(from, r);
+                Ok(Some(next))
+            }
+            Ok(CallResult::NoReply) => Ok(None),
+            Ok(CallResult::NoReplyThen(next)) => Ok(Some(next)),
+            Ok(CallResult::Stop(reason)) => Err(self.terminate(reason, "call")),
+            Ok(CallResult::StopReply(reason, r)) => {
+                let reason = self.terminate(reason, "call");
+                reply(from, r);
+                Err(reason)
+            }
+            Err(reason) => Err(self.terminate(reason, "call")),
+        }
+    }
+
+    fn run_continue(&mut self, value: S::Continue) -> Step<S::Continue> {
+        let result = guarded(|| self.state.handle_continue(value));
+        self.after_action(result, "continue")
+    }
+
+    fn after_action(&mut self, result: Result<Action<S::Continue>, Reason>, what: &str) -> Step<S::Continue> {
+        match result {
+            Ok(Action::NoReply) => Ok(None),
+            Ok(Action::NoReplyThen(next)) => Ok(Some(next)),
+            Ok(Action::Stop(reason)) | Err(reason) => Err(self.terminate(reason, what)),
+        }
+    }
+
+    /// Runs `terminate`; returns the exit reason (a panic in `terminate`
+    /// replaces it). Logs the terminate report for non-clean reasons.
+    fn terminate(&mut self, reason: Reason, last: &str) -> Reason {
+        let reason = match guarded(|| self.state.terminate(&reason)) {
+            Ok(()) => reason,
+            Err(panic) => panic,
+        };
+        if !reason.is_clean() {
+            let name = self.name.as_ref().map(|n| n.to_string());
+            tracing::error!(
+                target: "ember::gen_server",
+                server = std::any::type_name::<S>(),
+                name = name.as_deref(),
+                reason = ?reason,
+                last_message = last,
+                "GenServer {} terminating: {:?} (last message: {})",
+                name.as_deref().unwrap_or(std::any::type_name::<S>()),
+                reason,
+                last
+            );
+        }
+        reason
+    }
+}

@@ -1,0 +1,108 @@
+//! Mailboxes: sending, and selective receive.
+//!
+//! A process's mailbox has two parts. The **inbox** (in the slot's shared
+//! part, behind its lock) is where senders append; the **private mailbox**
+//! (owned by the process) is what `receive` scans. Each receive first moves
+//! the whole inbox into the private mailbox — one lock, and an O(1) swap when
+//! the private mailbox is empty and no control signal is waiting — then
+//! scans. Messages a receive skips stay where they are, in order; a receive
+//! that waits only scans messages that arrived after its last scan, so a
+//! receive loop over a large mailbox stays linear, and taking the first
+//! message of a type already in front is O(1).
+
+pub(crate) mod receive;
+
+pub use receive::{receive, receive_any, receive_any_timeout, receive_if, receive_if_timeout, receive_timeout, Select};
+
+use crate::name::{Name, NoProc};
+use crate::pid::Pid;
+use crate::process::context::{current, try_current, Current};
+use crate::process::Message;
+use std::any::Any;
+use std::sync::atomic::Ordering;
+
+/// Sends `msg` to `pid` (Erlang `Pid ! Msg`).
+///
+/// Works from a process or from any plain thread. Sending to a dead pid is a
+/// silent no-op, as on the BEAM. Messages from one sender to one receiver
+/// arrive in the order they were sent.
+///
+/// ```
+/// use ember_runtime::{receive, self_pid, send};
+/// ember_runtime::run(|| {
+///     send(self_pid(), 1u8);
+///     send(self_pid(), "two");
+///     assert_eq!(receive::<&str>(), "two");
+///     assert_eq!(receive::<u8>(), 1);
+/// })
+/// .unwrap();
+/// ```
+pub fn send<M: Any + Send>(pid: Pid, msg: M) {
+    match try_current() {
+        Some(cur) => {
+            // Charge first: a process that is exiting must not send.
+            cur.charge(1);
+            if pid.node == cur.sched().node {
+                cur.sched().deliver(pid, Box::new(msg), false, false);
+            } else {
+                crate::scheduler::deliver_anywhere(pid, Box::new(msg), false, false);
+            }
+        }
+        None => {
+            crate::scheduler::deliver_anywhere(pid, Box::new(msg), false, false);
+        }
+    }
+}
+
+/// Sends `msg` to the process registered under `name` (Erlang
+/// `Name ! Msg`). Unlike sending to a pid, sending to a name nobody holds is
+/// an error.
+///
+/// ```
+/// use ember_runtime::{register, receive, self_pid, send_named};
+/// ember_runtime::run(|| {
+///     register("me", self_pid()).unwrap();
+///     send_named("me", 5i32).unwrap();
+///     assert_eq!(receive::<i32>(), 5);
+///     assert!(send_named("nobody", 5i32).is_err());
+/// })
+/// .unwrap();
+/// ```
+#[track_caller]
+pub fn send_named<M: Any + Send>(name: impl Into<Name>, msg: M) -> Result<(), NoProc> {
+    let cur = current();
+    cur.charge(1);
+    let name = name.into();
+    let pid = cur.sched().names.whereis(&name).ok_or(NoProc::Name(name))?;
+    cur.sched().deliver(pid, Box::new(msg), false, false);
+    Ok(())
+}
+
+/// Appends a message to the caller's own mailbox (through the inbox, so it is
+/// ordered after everything that already arrived).
+pub(crate) fn send_to_self<M: Any + Send>(cur: &Current, msg: M) {
+    let slot = cur.slot();
+    let mut shared = slot.shared.lock();
+    shared.inbox.push_back(Box::new(msg));
+}
+
+/// Removes the first message of the private mailbox matching `pred`;
+/// returns whether one was removed.
+pub(crate) fn remove_first(cur: &Current, mut pred: impl FnMut(&Message) -> bool) -> bool {
+    // SAFETY: the process is running; the borrow ends within this function
+    // and `pred` only inspects messages (callers pass plain closures).
+    let local = unsafe { cur.local() };
+    let Some(i) = local.mailbox.iter().position(&mut pred) else { return false };
+    let msg = local.mailbox.remove(i).expect("index found above");
+    local.mailbox_edits = local.mailbox_edits.wrapping_add(1);
+    cur.slot().mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
+    if local.matching {
+        // A receive's matcher is running (this is a runtime call inside a
+        // predicate) and may be looking at this very message: keep it alive
+        // until the matcher returns.
+        local.removed_while_matching.push(msg);
+    } else {
+        drop(msg);
+    }
+    true
+}

@@ -1,0 +1,268 @@
+//! Processes: the slot that holds one, the table of slots, the per-thread
+//! context through which a running process reaches its runtime, spawning and
+//! exiting.
+//!
+//! # The slot
+//!
+//! A process lives in a [`Slot`] of the process table. Slots are never freed
+//! while the runtime lives, only reused, so a pid can always be turned into a
+//! slot reference without reference counting; the slot's *serial* tells whether
+//! the pid still names the slot's current occupant.
+//!
+//! A slot has three parts, by who may touch them:
+//!
+//! * atomics (`run` state, `serial`, flags, counters) — anyone;
+//! * [`Shared`], behind a mutex — anyone: the inbox where other processes and
+//!   threads deliver messages and signals, links, monitors and the registered
+//!   name. Everything another process does to this one goes through here, in
+//!   one order per slot, which is what makes signals between a pair of
+//!   processes arrive in the order they were sent;
+//! * [`Local`], in an `UnsafeCell` — only the thread that owns the process
+//!   (the worker running it, or the spawner before it is published): the
+//!   coroutine, the private mailbox that selective receive scans, the budget.
+
+pub(crate) mod api;
+pub(crate) mod context;
+pub(crate) mod exit;
+pub(crate) mod info;
+pub(crate) mod sets;
+pub(crate) mod spawn;
+pub(crate) mod table;
+
+use crate::name::Name;
+use crate::pid::{Pid, Ref};
+use crate::reason::Reason;
+use crate::scheduler::state::RunState;
+use crate::scheduler::Suspend;
+use crate::stack::PooledStack;
+use corosensei::Coroutine;
+use parking_lot::Mutex;
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// A message as it sits in a mailbox.
+pub(crate) type Message = Box<dyn Any + Send>;
+
+/// The function a process runs: returns what to do when it is done.
+pub(crate) type Entry = Box<dyn FnOnce() -> Finish + Send>;
+
+/// Called with the exit reason once a process has exited.
+pub(crate) type ExitHook = Box<dyn FnOnce(&Reason) + Send>;
+
+/// What a process's function asks for when it returns.
+pub(crate) enum Finish {
+    /// Exit with this reason.
+    Exit(Reason),
+    /// Give the stack back and run this function, on a fresh stack, when the
+    /// next message arrives (`hibernate`).
+    Hibernate(Entry),
+}
+
+/// How a process's coroutine finished.
+pub(crate) enum Outcome {
+    /// Exit with this reason; the flag tells whether an exit signal killed
+    /// it (then, as in OTP, no crash report: the process ran no code).
+    Exit(Reason, bool),
+    Hibernate(Entry),
+}
+
+pub(crate) type ProcessCoroutine = Coroutine<(), Suspend, Outcome, PooledStack>;
+
+/// What a slot holds to run.
+#[derive(Default)]
+pub(crate) enum Body {
+    /// Nothing: the slot is free, or the worker has taken the coroutine out to
+    /// resume it.
+    #[default]
+    Empty,
+    /// Not started yet (just spawned, or hibernated): no stack is held.
+    Fresh(Entry),
+    /// Started: suspended on its own stack.
+    Running(ProcessCoroutine),
+}
+
+/// A signal that is not a plain message. Control signals travel through the
+/// same inbox as messages, so they keep their order relative to messages from
+/// the same sender; the receiver acts on them when it drains the inbox.
+pub(crate) enum Control {
+    /// An exit signal (SEMANTICS.md §1.4). `link` is the link flag: the signal
+    /// was sent because a linked process died.
+    Exit { from: Pid, reason: Reason, link: bool },
+    /// A monitor fired; delivered as a [`crate::Down`] message if the monitor
+    /// is still active when the receiver drains it.
+    Down { monitor: Ref, pid: Pid, reason: Reason },
+    /// The runtime is shutting down: exit with this reason, untrappable.
+    Terminate(Reason),
+}
+
+/// The part of a slot other processes touch, under the slot's mutex.
+pub(crate) struct Shared {
+    /// False from the moment the process starts exiting. Messages, links and
+    /// monitors aimed at a process that is not alive are refused (`noproc`).
+    pub(crate) alive: bool,
+    /// Messages and control signals in arrival order, not yet seen by the
+    /// process.
+    pub(crate) inbox: VecDeque<Message>,
+    /// How many entries of `inbox` are [`Control`] signals (when zero, a drain
+    /// moves the inbox to the private mailbox wholesale).
+    pub(crate) controls: u32,
+    /// Linked processes (at most one link per pair).
+    pub(crate) links: sets::Links,
+    /// Monitors this process holds: target, and the name if by name.
+    pub(crate) monitors: sets::Monitors,
+    /// Monitors others hold on this process: the watcher.
+    pub(crate) monitored_by: sets::MonitoredBy,
+    /// The registered name.
+    pub(crate) name: Option<Name>,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Shared {
+            alive: false,
+            inbox: VecDeque::new(),
+            controls: 0,
+            links: Default::default(),
+            monitors: Default::default(),
+            monitored_by: Default::default(),
+            name: None,
+        }
+    }
+}
+
+/// The part of a slot only its owner touches.
+pub(crate) struct Local {
+    pub(crate) body: Body,
+    /// The private mailbox: messages already taken from the inbox, in order.
+    pub(crate) mailbox: VecDeque<Message>,
+    /// Reductions left in the current slice.
+    pub(crate) budget: u32,
+    /// The coroutine's yielder, valid while the coroutine runs.
+    pub(crate) yielder: *const corosensei::Yielder<(), Suspend>,
+    /// High end of the stack the coroutine runs on (0 when it has none).
+    pub(crate) stack_base: usize,
+    /// Usable stack size for this process.
+    pub(crate) stack_size: u32,
+    /// Set when the process started exiting (a fatal exit signal, or
+    /// `exit`): it is unwinding and will exit with this reason whatever its
+    /// function does. The flag tells whether an exit signal decided it.
+    pub(crate) exit_reason: Option<Box<(Reason, bool)>>,
+    /// Set when the process, told by a `try_*` call that it must exit, is
+    /// returning to its entry (the GenServer loop): destructors running on
+    /// the way may still use the runtime, as during an unwind.
+    pub(crate) returning_to_exit: bool,
+    /// Set while a receive runs its matcher (nested receives are refused).
+    pub(crate) matching: bool,
+    /// Counts removals from the private mailbox other than by `receive`
+    /// (`demonitor_flush`, the start protocol), so a receive whose matcher
+    /// made such a call can find its place again.
+    pub(crate) mailbox_edits: u32,
+    /// Messages removed while a matcher ran, kept alive until it returns
+    /// (the matcher may hold a reference into one of them).
+    pub(crate) removed_while_matching: Vec<Message>,
+    /// True when the body is a hibernated continuation (runs only once a
+    /// message arrives).
+    pub(crate) hibernated: bool,
+    /// Called with the exit reason when the process has exited (used by
+    /// `Runtime::block_on` to learn how the root process ended).
+    pub(crate) on_exit: Option<ExitHook>,
+}
+
+impl Local {
+    fn new() -> Self {
+        Local {
+            body: Body::Empty,
+            mailbox: VecDeque::new(),
+            budget: 0,
+            yielder: std::ptr::null(),
+            stack_base: 0,
+            stack_size: 0,
+            exit_reason: None,
+            returning_to_exit: false,
+            matching: false,
+            mailbox_edits: 0,
+            removed_while_matching: Vec::new(),
+            hibernated: false,
+            on_exit: None,
+        }
+    }
+}
+
+/// One process slot. See the module docs.
+pub(crate) struct Slot {
+    pub(crate) index: u32,
+    pub(crate) run: RunState,
+    pub(crate) serial: AtomicU32,
+    /// An exit signal is waiting in the inbox: the process must drain at its
+    /// next runtime call (this is how a running process is killed).
+    pub(crate) urgent: AtomicBool,
+    pub(crate) trap_exit: AtomicBool,
+    pub(crate) reductions: AtomicU64,
+    /// Length of the private mailbox, published for introspection.
+    pub(crate) mailbox_len: AtomicUsize,
+    /// Stack bytes in use at the last suspension (0 when the process holds no
+    /// stack).
+    pub(crate) stack_used: AtomicUsize,
+    /// The process is hibernating (published for introspection).
+    pub(crate) hibernating: AtomicBool,
+    pub(crate) shared: Mutex<Shared>,
+    local: UnsafeCell<Local>,
+}
+
+// SAFETY: `local` is only accessed by the thread that owns the process (see
+// `Slot::local`), which the run-state protocol makes exclusive; everything
+// else is atomics or behind a mutex. The `Local` contents are `Send` except
+// the raw yielder pointer, which is only dereferenced by the process itself
+// while its coroutine runs.
+unsafe impl Sync for Slot {}
+// SAFETY: as above; a slot moves between threads only as part of the table.
+unsafe impl Send for Slot {}
+
+impl Slot {
+    pub(crate) fn new(index: u32) -> Self {
+        Slot {
+            index,
+            run: RunState::new(),
+            serial: AtomicU32::new(0),
+            urgent: AtomicBool::new(false),
+            trap_exit: AtomicBool::new(false),
+            reductions: AtomicU64::new(0),
+            mailbox_len: AtomicUsize::new(0),
+            stack_used: AtomicUsize::new(0),
+            hibernating: AtomicBool::new(false),
+            shared: Mutex::new(Shared::new()),
+            local: UnsafeCell::new(Local::new()),
+        }
+    }
+
+    /// The owner's part of the slot.
+    ///
+    /// # Safety
+    ///
+    /// The caller must own the process: be the worker that moved it to
+    /// `RUNNING` (or the process itself, running on that worker), or the
+    /// spawner/terminator holding a slot that is not published. The returned
+    /// reference must not be held across a context switch, nor overlap another
+    /// reference obtained from this function.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn local(&self) -> &mut Local {
+        // SAFETY: exclusivity is the caller's obligation (see above).
+        unsafe { &mut *self.local.get() }
+    }
+
+    pub(crate) fn pid(&self, node: u32) -> Pid {
+        Pid::new(node, self.index, self.serial.load(Ordering::Acquire))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod size_tests {
+    /// A slot is the fixed cost of every process, hibernated or not; keep it
+    /// small (the budget for a hibernated GenServer is 1 KiB in all).
+    #[test]
+    fn a_slot_stays_small() {
+        assert!(std::mem::size_of::<super::Slot>() <= 384, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+    }
+}

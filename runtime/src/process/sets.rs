@@ -1,0 +1,148 @@
+//! The small maps a slot keeps its links and monitors in.
+//!
+//! Most processes have a handful of links and monitors, a few (supervisors,
+//! servers with many concurrent callers) have millions. [`SmallMap`] is a
+//! vector while small — compact, no hashing — and becomes a boxed hash map
+//! past [`SPILL`] entries, so insert, remove and lookup stay O(1) for the
+//! big ones (a DynamicSupervisor with a million linked children must not
+//! scan a million links per exit).
+
+use crate::pid::{Pid, Ref};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// Entries kept in a vector before switching to a hash map.
+const SPILL: usize = 16;
+
+/// A fast, non-cryptographic hasher for pids and references (multiply and
+/// rotate, as in rustc's FxHasher): keys are runtime-generated, not
+/// attacker-chosen.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+#[derive(Debug)]
+pub(crate) enum SmallMap<K, V> {
+    Small(Vec<(K, V)>),
+    Large(Box<FastMap<K, V>>),
+}
+
+impl<K: Eq + Hash + Copy, V> Default for SmallMap<K, V> {
+    fn default() -> Self {
+        SmallMap::Small(Vec::new())
+    }
+}
+
+impl<K: Eq + Hash + Copy, V> SmallMap<K, V> {
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        match self {
+            SmallMap::Small(v) => v.iter().any(|(k, _)| k == key),
+            SmallMap::Large(m) => m.contains_key(key),
+        }
+    }
+
+    /// Inserts unless present; returns whether it was inserted.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> bool {
+        match self {
+            SmallMap::Small(v) => {
+                if v.iter().any(|(k, _)| *k == key) {
+                    return false;
+                }
+                if v.len() < SPILL {
+                    v.push((key, value));
+                    return true;
+                }
+                let mut map: FastMap<K, V> = v.drain(..).collect();
+                map.insert(key, value);
+                *self = SmallMap::Large(Box::new(map));
+                true
+            }
+            SmallMap::Large(m) => {
+                if m.contains_key(&key) {
+                    return false;
+                }
+                m.insert(key, value);
+                true
+            }
+        }
+    }
+
+    /// Inserts a key known to be absent (a fresh reference, a new process).
+    pub(crate) fn insert_new(&mut self, key: K, value: V) {
+        match self {
+            SmallMap::Small(v) if v.len() < SPILL => v.push((key, value)),
+            _ => {
+                self.insert(key, value);
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+        match self {
+            SmallMap::Small(v) => {
+                let i = v.iter().position(|(k, _)| k == key)?;
+                Some(v.swap_remove(i).1)
+            }
+            SmallMap::Large(m) => m.remove(key),
+        }
+    }
+
+    pub(crate) fn iter(&self) -> Box<dyn Iterator<Item = (&K, &V)> + '_> {
+        match self {
+            SmallMap::Small(v) => Box::new(v.iter().map(|(k, v)| (k, v))),
+            SmallMap::Large(m) => Box::new(m.iter()),
+        }
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<(K, V)> {
+        match std::mem::take(self) {
+            SmallMap::Small(v) => v,
+            SmallMap::Large(m) => m.into_iter().collect(),
+        }
+    }
+}
+
+/// Linked processes.
+pub(crate) type Links = SmallMap<Pid, ()>;
+/// Monitors held, by reference: target and the name it was monitored by.
+pub(crate) type Monitors = SmallMap<Ref, (Pid, Option<crate::name::Name>)>;
+/// Monitors on this process, by reference: the watcher.
+pub(crate) type MonitoredBy = SmallMap<Ref, Pid>;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_then_large() {
+        let mut m: SmallMap<u32, u32> = SmallMap::default();
+        for i in 0..100 {
+            assert!(m.insert(i, i * 2));
+            assert!(!m.insert(i, 0));
+        }
+        assert!(matches!(m, SmallMap::Large(_)));
+        assert_eq!(m.remove(&7), Some(14));
+        assert_eq!(m.remove(&7), None);
+        assert!(m.contains(&8));
+        assert_eq!(m.take().len(), 99);
+        assert!(m.take().is_empty());
+    }
+}

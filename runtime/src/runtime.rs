@@ -1,0 +1,368 @@
+//! Starting and stopping a runtime: [`run`], [`Runtime`], [`Builder`].
+
+use crate::pid::Pid;
+use crate::process::context::{install_panic_hook, try_current};
+use crate::process::spawn::spawn_detached;
+use crate::process::{Control, Entry, ExitHook, Finish};
+use crate::reason::Reason;
+use crate::scheduler::worker::run_worker;
+use crate::scheduler::{Config, Scheduler};
+use crate::stack::{GuardMode, StackConfig};
+use parking_lot::Mutex;
+use std::fmt;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Default usable stack size of a process: 128 KiB of address space, of
+/// which a process only makes resident what it touches (a few KiB for most).
+pub const DEFAULT_STACK_SIZE: usize = 128 * 1024;
+
+/// Reductions in a slice before a process yields at its next runtime call.
+pub const DEFAULT_BUDGET: u32 = 2_000;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = ember_runtime::Runtime::builder().schedulers(2).stack_size(64 * 1024).build().unwrap();
+/// assert_eq!(rt.block_on(|| 1 + 1).unwrap(), 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    schedulers: Option<usize>,
+    stack_size: usize,
+    guard: GuardMode,
+    budget: u32,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            schedulers: None,
+            stack_size: DEFAULT_STACK_SIZE,
+            guard: GuardMode::Auto,
+            budget: DEFAULT_BUDGET,
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+            thread_name: "ember-worker".into(),
+        }
+    }
+}
+
+impl Builder {
+    /// Number of worker threads (default: available parallelism).
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().schedulers(1);
+    /// ```
+    pub fn schedulers(mut self, n: usize) -> Self {
+        self.schedulers = Some(n.max(1));
+        self
+    }
+
+    /// Default usable stack size of processes (see [`DEFAULT_STACK_SIZE`]);
+    /// [`SpawnOptions::stack_size`](crate::SpawnOptions::stack_size)
+    /// overrides it per spawn.
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().stack_size(256 * 1024);
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes.max(16 * 1024);
+        self
+    }
+
+    /// Reductions per slice (see [`DEFAULT_BUDGET`]).
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().budget(500);
+    /// ```
+    pub fn budget(mut self, reductions: u32) -> Self {
+        self.budget = reductions.max(1);
+        self
+    }
+
+    /// Maximum threads of the blocking pool (default 512).
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().max_blocking_threads(8);
+    /// ```
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// Use `mprotect` guard pages even where `MADV_GUARD_INSTALL` works
+    /// (each such guard costs a kernel memory map; for testing the fallback).
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().mprotect_guards();
+    /// ```
+    pub fn mprotect_guards(mut self) -> Self {
+        self.guard = GuardMode::Mprotect;
+        self
+    }
+
+    /// Builds the runtime and starts its worker threads.
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::builder().build().unwrap();
+    /// drop(rt);
+    /// ```
+    pub fn build(self) -> io::Result<Runtime> {
+        install_panic_hook();
+        let workers = self.schedulers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let config = Config {
+            workers,
+            stack_size: self.stack_size,
+            stack: StackConfig { guard: self.guard, ..StackConfig::default() },
+            budget: self.budget,
+            max_blocking_threads: self.max_blocking_threads,
+            blocking_keep_alive: self.blocking_keep_alive,
+            thread_name: self.thread_name,
+        };
+        let (sched, queues) = Scheduler::new(config);
+        let mut threads = Vec::with_capacity(workers);
+        for (index, queue) in queues.into_iter().enumerate() {
+            let s = sched.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-{index}", sched.config.thread_name))
+                .spawn(move || run_worker(s, index, queue));
+            match spawned {
+                Ok(handle) => threads.push(handle),
+                Err(e) => {
+                    let rt = Runtime { sched, threads: Mutex::new(threads) };
+                    rt.shutdown_now();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Runtime { sched, threads: Mutex::new(threads) })
+    }
+}
+
+/// A running Ember runtime: worker threads, processes, timers, names.
+///
+/// Most programs call [`run`] instead. Dropping the runtime shuts it down:
+/// every remaining process is sent an untrappable exit signal with reason
+/// `Shutdown` (its stack unwinds, destructors run), the runtime waits for all
+/// of them to exit, then joins its threads.
+///
+/// ```
+/// use ember_runtime::{Runtime, spawn, receive, send, self_pid};
+/// let rt = Runtime::new().unwrap();
+/// let sum = rt.block_on(|| {
+///     let me = self_pid();
+///     for i in 1..=10u64 { spawn(move || send(me, i)); }
+///     (0..10).map(|_| receive::<u64>()).sum::<u64>()
+/// });
+/// assert_eq!(sum.unwrap(), 55);
+/// ```
+pub struct Runtime {
+    sched: Arc<Scheduler>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("node", &self.sched.node)
+            .field("schedulers", &self.sched.config.workers)
+            .finish()
+    }
+}
+
+/// Counts for leak checks and monitoring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Live processes.
+    pub processes: usize,
+    /// Stacks held by processes.
+    pub stacks_in_use: usize,
+    /// Stacks kept in pools for reuse.
+    pub stacks_pooled: usize,
+    /// Worker threads.
+    pub schedulers: usize,
+    /// Threads of the blocking pool.
+    pub blocking_threads: usize,
+}
+
+impl Runtime {
+    /// A runtime with default settings.
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::new().unwrap();
+    /// assert!(rt.stats().schedulers >= 1);
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::default().build()
+    }
+
+    /// A builder to configure a runtime.
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::builder().schedulers(1).build().unwrap();
+    /// assert_eq!(rt.stats().schedulers, 1);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Runs `f` as a new process and blocks the calling thread until that
+    /// process ends. Returns `f`'s value if it returned, or the reason the
+    /// process exited with otherwise (a panic, `exit(reason)`, an exit
+    /// signal). Other processes keep running afterwards.
+    ///
+    /// Must not be called from inside a process (it would block a worker).
+    ///
+    /// ```
+    /// use ember_runtime::{Runtime, Reason};
+    /// let rt = Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(|| 7).unwrap(), 7);
+    /// let err = rt.block_on(|| -> u8 { panic!("oops") }).unwrap_err();
+    /// assert!(matches!(err, Reason::Panic { .. }));
+    /// ```
+    pub fn block_on<T, F>(&self, f: F) -> Result<T, Reason>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        assert!(
+            try_current().is_none(),
+            "ember: Runtime::block_on called from inside a process; spawn a process instead"
+        );
+        let result: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+        let (tx, rx) = crossbeam_channel::bounded::<Reason>(1);
+        let slot = result.clone();
+        let entry: Entry = Box::new(move || {
+            let value = f();
+            *slot.lock() = Some(value);
+            Finish::Exit(Reason::Normal)
+        });
+        let on_exit: ExitHook = Box::new(move |reason: &Reason| {
+            let _ = tx.send(reason.clone());
+        });
+        spawn_detached(&self.sched, entry, None, Some(on_exit)).map_err(|e| Reason::custom(e.to_string()))?;
+        let reason = rx.recv().unwrap_or(Reason::NoProc);
+        let value = result.lock().take();
+        match (reason, value) {
+            (Reason::Normal, Some(value)) => Ok(value),
+            (reason, _) => Err(reason),
+        }
+    }
+
+    /// Spawns a process from outside the runtime (no link, no monitor).
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::new().unwrap();
+    /// let pid = rt.spawn(|| {}).unwrap();
+    /// assert_eq!(pid.node(), rt.block_on(|| ember_runtime::self_pid().node()).unwrap());
+    /// ```
+    pub fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<Pid, crate::SpawnError> {
+        let entry: Entry = Box::new(move || {
+            f();
+            Finish::Exit(Reason::Normal)
+        });
+        spawn_detached(&self.sched, entry, None, None)
+    }
+
+    /// Counts of processes, stacks and threads.
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::new().unwrap();
+    /// assert_eq!(rt.stats().processes, 0);
+    /// ```
+    pub fn stats(&self) -> RuntimeStats {
+        stats_of(&self.sched)
+    }
+
+    /// Gives the memory of pooled stacks back to the operating system,
+    /// keeping `keep` warm stacks per size class; returns how many stacks were
+    /// trimmed. Useful after a burst of processes has passed: stacks are
+    /// recycled warm, so a pool keeps the memory of its high-water mark
+    /// until trimmed. The trimmed stacks stay in the pool and are reused.
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::new().unwrap();
+    /// rt.block_on(|| {}).unwrap();
+    /// let _trimmed = rt.trim_stacks(0);
+    /// ```
+    pub fn trim_stacks(&self, keep: usize) -> usize {
+        self.sched.stacks.trim(keep)
+    }
+
+    fn shutdown_now(&self) {
+        let sched = &*self.sched;
+        sched.shutting_down.store(true, Ordering::SeqCst);
+        for pid in crate::process::info::live_processes(sched) {
+            sched.deliver(pid, Box::new(Control::Terminate(Reason::Shutdown)), true, true);
+        }
+        {
+            let mut guard = sched.exited.0.lock();
+            while sched.table.live.load(Ordering::Acquire) > 0 {
+                sched.exited.1.wait_for(&mut guard, Duration::from_millis(100));
+            }
+        }
+        sched.stop.store(true, Ordering::SeqCst);
+        sched.unpark_all();
+        for handle in self.threads.lock().drain(..) {
+            let _ = handle.join();
+        }
+        sched.blocking.shutdown();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}
+
+pub(crate) fn stats_of(sched: &Scheduler) -> RuntimeStats {
+    let stacks = sched.stacks.stats();
+    RuntimeStats {
+        processes: sched.table.live.load(Ordering::Acquire),
+        stacks_in_use: stacks.stacks_in_use,
+        stacks_pooled: stacks.stacks_free + stacks.stacks_cached,
+        schedulers: sched.config.workers,
+        blocking_threads: sched.blocking.threads(),
+    }
+}
+
+/// Counts of the caller's runtime (see [`RuntimeStats`]).
+///
+/// ```
+/// ember_runtime::run(|| assert_eq!(ember_runtime::stats().processes, 1)).unwrap();
+/// ```
+#[track_caller]
+pub fn stats() -> RuntimeStats {
+    stats_of(crate::process::context::current().sched())
+}
+
+/// Runs `f` as the root process of a new runtime with default settings,
+/// blocks until it ends, then shuts the runtime down (every process left is
+/// stopped, every thread joined). Returns `f`'s value, or the reason the root
+/// process exited with.
+///
+/// ```
+/// use ember_runtime::{spawn, receive, send, self_pid};
+/// let answer = ember_runtime::run(|| {
+///     let me = self_pid();
+///     spawn(move || send(me, 42));
+///     receive::<i32>()
+/// });
+/// assert_eq!(answer.unwrap(), 42);
+/// ```
+pub fn run<T, F>(f: F) -> Result<T, Reason>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let rt = Runtime::new().map_err(|e| Reason::custom(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(f)
+}

@@ -1,0 +1,250 @@
+//! Timers: `sleep`, `send_after` / `cancel_timer`, and receive timeouts.
+//!
+//! Each worker owns a [`TimerQueue`] (a hierarchical timer wheel behind a
+//! mutex that only its owner takes in the common case, see `timer`), and one
+//! more queue takes timers armed from plain threads. A process arms timers on
+//! the queue of the worker it runs on; cancelling one from another worker
+//! takes that queue's lock. Busy workers fire their own due timers every 64
+//! picks; idle workers fire everyone's and park no longer than the earliest
+//! deadline. Timer resolution is one millisecond; a timer never fires early.
+
+use crate::pid::Pid;
+use crate::process::context::{current, try_current, Current};
+use crate::process::Message;
+use crate::scheduler::worker::WorkerLocal;
+use crate::scheduler::{Scheduler, Suspend};
+use crate::timer::{TimerKey, TimerWheel};
+use parking_lot::Mutex;
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What a timer does when it fires.
+pub(crate) enum TimerAction {
+    /// Wake the process (it re-checks its deadline).
+    Wake(Pid),
+    /// Deliver a message.
+    Send(Pid, Message),
+}
+
+pub(crate) struct TimerEntry {
+    deadline: Instant,
+    action: TimerAction,
+}
+
+/// The timers of one worker.
+pub(crate) struct TimerQueue {
+    wheel: Mutex<TimerWheel<TimerEntry>>,
+    /// Earliest possible deadline, in ns since the runtime started
+    /// (`u64::MAX`: none). May be earlier than the true one, never later.
+    next: AtomicU64,
+}
+
+const NONE: u64 = u64::MAX;
+
+fn nanos_since(start: Instant, t: Instant) -> u64 {
+    t.saturating_duration_since(start).as_nanos().min(NONE as u128 - 1) as u64
+}
+
+impl TimerQueue {
+    pub(crate) fn new(start: Instant) -> Self {
+        TimerQueue { wheel: Mutex::new(TimerWheel::new(start)), next: AtomicU64::new(NONE) }
+    }
+
+    fn insert(&self, start: Instant, deadline: Instant, action: TimerAction) -> TimerKey {
+        let mut wheel = self.wheel.lock();
+        let key = wheel.insert(deadline, TimerEntry { deadline, action });
+        self.publish_next(&wheel, start);
+        key
+    }
+
+    fn cancel(&self, key: TimerKey) -> Option<TimerEntry> {
+        self.wheel.lock().cancel(key)
+    }
+
+    fn publish_next(&self, wheel: &TimerWheel<TimerEntry>, start: Instant) {
+        let next = wheel.next_deadline().map_or(NONE, |d| nanos_since(start, d));
+        self.next.store(next, Ordering::Release);
+    }
+
+    pub(crate) fn has_timers(&self) -> bool {
+        self.next.load(Ordering::Acquire) != NONE
+    }
+
+    pub(crate) fn is_due(&self, start: Instant, now: Instant) -> bool {
+        let next = self.next.load(Ordering::Acquire);
+        next != NONE && next <= nanos_since(start, now)
+    }
+
+    pub(crate) fn next_deadline(&self, start: Instant) -> Option<Instant> {
+        let next = self.next.load(Ordering::Acquire);
+        (next != NONE).then(|| start + Duration::from_nanos(next))
+    }
+
+    /// Fires the timers due at `now` (skips if another thread is at it).
+    pub(crate) fn fire(&self, sched: &Scheduler, now: Instant) {
+        if !self.is_due(sched.start, now) {
+            return;
+        }
+        let mut fired = Vec::new();
+        {
+            let Some(mut wheel) = self.wheel.try_lock() else {
+                return;
+            };
+            wheel.advance(now, &mut fired);
+            self.publish_next(&wheel, sched.start);
+        }
+        for entry in fired {
+            match entry.action {
+                TimerAction::Wake(pid) => sched.wake(pid),
+                TimerAction::Send(pid, msg) => {
+                    sched.deliver(pid, msg, false, false);
+                }
+            }
+        }
+    }
+}
+
+/// Arms a timer on the caller's worker queue (the external one off-worker).
+fn arm(sched: &Scheduler, deadline: Instant, action: TimerAction) -> TimerRef {
+    let queue = match WorkerLocal::current_of(sched) {
+        Some(worker) => worker.index,
+        None => sched.timers.len() - 1,
+    };
+    let key = sched.timers[queue].insert(sched.start, deadline, action);
+    if WorkerLocal::current_of(sched).is_none() {
+        // Parked workers must learn about the new deadline.
+        sched.unpark_all();
+    }
+    TimerRef { node: sched.node, queue: queue as u32, key: Some(key), deadline }
+}
+
+/// A pending timer started by [`send_after`]; pass it to [`cancel_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerRef {
+    node: u32,
+    queue: u32,
+    key: Option<TimerKey>,
+    deadline: Instant,
+}
+
+impl TimerRef {
+    /// When the timer is (or was) due.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// ember_runtime::run(|| {
+    ///     let t = ember_runtime::send_after(ember_runtime::self_pid(), (), Duration::from_secs(60));
+    ///     assert!(t.deadline() > std::time::Instant::now());
+    ///     ember_runtime::cancel_timer(t);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+/// Sends `msg` to `pid` after `delay` (Erlang `erlang:send_after/3`). Works
+/// from a process or a plain thread; the timer survives the caller.
+///
+/// ```
+/// use ember_runtime::{receive, self_pid, send_after};
+/// use std::time::Duration;
+/// ember_runtime::run(|| {
+///     send_after(self_pid(), "tick", Duration::from_millis(5));
+///     assert_eq!(receive::<&str>(), "tick");
+/// })
+/// .unwrap();
+/// ```
+pub fn send_after<M: Any + Send>(pid: Pid, msg: M, delay: Duration) -> TimerRef {
+    let deadline = Instant::now().checked_add(delay).unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 32));
+    let action = TimerAction::Send(pid, Box::new(msg));
+    match try_current() {
+        Some(cur) if cur.sched().node == pid.node => {
+            cur.charge(1);
+            arm(cur.sched(), deadline, action)
+        }
+        _ => {
+            let sched = match Scheduler::of_node(pid.node) {
+                Some(s) => s,
+                // A pid of a runtime that is gone: the message could never be
+                // delivered; hand back a timer that cancels as "already fired".
+                None => return TimerRef { node: pid.node, queue: u32::MAX, key: None, deadline },
+            };
+            arm(&sched, deadline, action)
+        }
+    }
+}
+
+/// Cancels a timer from [`send_after`]. Returns the time that was left, or
+/// `None` if it had already fired or was cancelled (Erlang
+/// `erlang:cancel_timer/1`). Once this returns, the message is not sent.
+///
+/// ```
+/// use ember_runtime::{cancel_timer, receive_timeout, self_pid, send_after};
+/// use std::time::Duration;
+/// ember_runtime::run(|| {
+///     let t = send_after(self_pid(), 1u8, Duration::from_secs(10));
+///     assert!(cancel_timer(t).is_some());
+///     assert!(cancel_timer(t).is_none());
+///     assert_eq!(receive_timeout::<u8>(Duration::from_millis(20)), None);
+/// })
+/// .unwrap();
+/// ```
+pub fn cancel_timer(timer: TimerRef) -> Option<Duration> {
+    let sched = Scheduler::of_node(timer.node)?;
+    let entry = sched.timers.get(timer.queue as usize)?.cancel(timer.key?)?;
+    Some(entry.deadline.saturating_duration_since(Instant::now()))
+}
+
+/// Suspends the calling process for `duration` (Erlang `timer:sleep/1`).
+/// Messages keep arriving meanwhile; exit signals are acted on.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// ember_runtime::run(|| {
+///     let t = Instant::now();
+///     ember_runtime::sleep(Duration::from_millis(3));
+///     assert!(t.elapsed() >= Duration::from_millis(3));
+/// })
+/// .unwrap();
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) {
+    let cur = current();
+    cur.charge(1);
+    let Some(deadline) = Instant::now().checked_add(duration) else {
+        loop {
+            cur.suspend(Suspend::Wait);
+            cur.check_signals();
+        }
+    };
+    let _timer = WakeTimer::arm(&cur, deadline);
+    while Instant::now() < deadline {
+        cur.suspend(Suspend::Wait);
+        cur.check_signals();
+    }
+}
+
+/// A timer that wakes the current process at a deadline, cancelled when
+/// dropped (a receive that matched early, or a process unwinding).
+pub(crate) struct WakeTimer {
+    timer: TimerRef,
+}
+
+impl WakeTimer {
+    pub(crate) fn arm(cur: &Current, deadline: Instant) -> WakeTimer {
+        WakeTimer { timer: arm(cur.sched(), deadline, TimerAction::Wake(cur.pid())) }
+    }
+}
+
+impl Drop for WakeTimer {
+    fn drop(&mut self) {
+        if let Some(cur) = try_current() {
+            if let (Some(queue), Some(key)) = (cur.sched().timers.get(self.timer.queue as usize), self.timer.key) {
+                queue.cancel(key);
+            }
+        }
+    }
+}

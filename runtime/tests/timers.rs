@@ -1,0 +1,137 @@
+//! Timers: `sleep`, `send_after` / `cancel_timer`, receive timeouts, and
+//! 100,000 pending timers.
+
+mod common;
+
+use common::{init, recv};
+use ember_runtime::{
+    cancel_timer, receive, receive_timeout, self_pid, send, send_after, sleep, spawn, spawn_monitor, Reason,
+};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, PartialEq)]
+struct Cancelled;
+#[derive(Debug, PartialEq)]
+struct Later;
+
+#[test]
+fn sleep_suspends_the_process_for_at_least_the_duration() {
+    init();
+    common::run(|| {
+        let me = self_pid();
+        let start = Instant::now();
+        sleep(Duration::from_millis(20));
+        assert!(start.elapsed() >= Duration::from_millis(20), "a timer never fires early");
+        // Messages keep arriving while a process sleeps, and are kept.
+        let (_, m) = spawn_monitor(move || send(me, 5u8));
+        sleep(Duration::from_millis(1));
+        assert_eq!(common::down_of(m).reason, Reason::Normal);
+        assert_eq!(recv::<u8>(), 5);
+        sleep(Duration::ZERO);
+    });
+}
+
+#[test]
+fn send_after_delivers_the_message() {
+    init();
+    common::run(|| {
+        let me = self_pid();
+        let start = Instant::now();
+        let t = send_after(me, "tick", Duration::from_millis(15));
+        assert!(t.deadline() >= start + Duration::from_millis(15));
+        assert_eq!(recv::<&str>(), "tick");
+        assert!(Instant::now() >= t.deadline(), "not delivered before its deadline");
+        // To another process, and from a plain thread.
+        let other = spawn(move || {
+            let n: u32 = receive();
+            send(me, n);
+        });
+        send_after(other, 7u32, Duration::from_millis(1));
+        assert_eq!(recv::<u32>(), 7);
+        std::thread::spawn(move || {
+            send_after(me, 9u64, Duration::from_millis(1));
+        })
+        .join()
+        .unwrap();
+        assert_eq!(recv::<u64>(), 9);
+    });
+}
+
+#[test]
+fn cancel_timer_before_it_fires_returns_the_time_left_and_the_message_never_arrives() {
+    init();
+    common::run(|| {
+        let me = self_pid();
+        let t = send_after(me, Cancelled, Duration::from_millis(30));
+        let left = cancel_timer(t).expect("cancelled before firing");
+        assert!(left <= Duration::from_millis(30));
+        assert_eq!(cancel_timer(t), None, "a second cancel finds nothing");
+        // A later timer from the same process fires after the cancelled
+        // deadline had passed; by then the cancelled one would have fired.
+        send_after(me, Later, Duration::from_millis(60));
+        assert_eq!(recv::<Later>(), Later);
+        assert!(Instant::now() >= t.deadline());
+        assert_eq!(receive_timeout::<Cancelled>(Duration::ZERO), None);
+    });
+}
+
+#[test]
+fn cancel_timer_after_it_fired_returns_none() {
+    init();
+    common::run(|| {
+        let me = self_pid();
+        let t = send_after(me, 1u8, Duration::from_millis(1));
+        assert_eq!(recv::<u8>(), 1);
+        assert_eq!(cancel_timer(t), None);
+    });
+}
+
+#[test]
+fn a_receive_timeout_returns_none_and_is_not_reset_by_other_messages() {
+    init();
+    common::run(|| {
+        let me = self_pid();
+        assert_eq!(receive_timeout::<u32>(Duration::from_millis(10)), None);
+        // A flood of non-matching messages does not restart the timer.
+        let flood = spawn(move || loop {
+            send(me, 0u8);
+            ember_runtime::yield_now();
+        });
+        let start = Instant::now();
+        assert_eq!(receive_timeout::<u32>(Duration::from_millis(50)), None);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        let m = ember_runtime::monitor(flood);
+        flood.exit(Reason::Kill);
+        common::down_of(m);
+        assert!(receive_timeout::<u8>(Duration::ZERO).is_some(), "the flood was not consumed");
+    });
+}
+
+#[test]
+fn one_hundred_thousand_pending_send_after_timers_all_fire() {
+    init();
+    common::run(|| {
+        const N: u32 = 100_000;
+        let me = self_pid();
+        // Spread over 10 processes (several workers' timer queues) and 200 ms.
+        let armers: Vec<_> = (0..10u32)
+            .map(|p| {
+                spawn_monitor(move || {
+                    for i in (p..N).step_by(10) {
+                        send_after(me, i, Duration::from_millis(u64::from(i % 200) + 1));
+                    }
+                })
+            })
+            .collect();
+        for (_, m) in armers {
+            assert_eq!(common::down_of(m).reason, Reason::Normal, "the timers survive the process that armed them");
+        }
+        let mut seen = vec![false; N as usize];
+        for _ in 0..N {
+            let i: u32 = recv();
+            assert!(!seen[i as usize], "timer {i} fired twice");
+            seen[i as usize] = true;
+        }
+        assert_eq!(receive_timeout::<u32>(Duration::ZERO), None);
+    });
+}
