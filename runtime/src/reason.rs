@@ -168,6 +168,10 @@ impl Reason {
     /// which no crash report is logged and transient children are not
     /// restarted.
     ///
+    /// Clean is not harmless: an exit signal with `Shutdown` or
+    /// `ShutdownWith(_)` still kills a linked process that does not trap
+    /// exits. Only `Normal` is ignored by such a process.
+    ///
     /// ```
     /// assert!(ember_runtime::Reason::Shutdown.is_clean());
     /// ```

@@ -545,7 +545,9 @@ impl Drop for Registration {
 /// a GenServer call, a send.
 ///
 /// It cannot be registered: a start with it as name fails with
-/// `InvalidName`.
+/// `InvalidName`, or with `AlreadyStarted(pid)` when the key already routes
+/// to a running partition, because a start looks the name up before it
+/// tries to register it (as OTP's `gen:start` does).
 ///
 /// ```
 /// use ember_runtime::gen_server::{ProcessName, StartError, StartOptions};

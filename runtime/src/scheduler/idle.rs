@@ -121,7 +121,7 @@ impl Idle {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn counts(&self) -> (u32, u32) {
         let s = self.state.load(Ordering::SeqCst);
         (searching(s), sleeping(s))
