@@ -84,6 +84,7 @@ pub(crate) fn send_to_self<M: Any + Send>(cur: &Current, msg: M) {
     let slot = cur.slot();
     let mut shared = slot.shared.lock();
     shared.inbox.push_back(Box::new(msg));
+    slot.inbox_pending.store(true, Ordering::Relaxed);
 }
 
 /// Removes the first message of the private mailbox matching `pred`;

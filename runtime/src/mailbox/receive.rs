@@ -85,8 +85,11 @@ pub(crate) fn try_receive_with<A>(
             let verdict = matcher(unsafe { &*msg });
             // SAFETY: running process, short borrow (and the parked messages
             // are dropped after it ends: their destructors may call us).
-            let parked = std::mem::take(unsafe { &mut cur.local().removed_while_matching });
-            drop(parked);
+            if !unsafe { cur.local() }.removed_while_matching.is_empty() {
+                // SAFETY: as above.
+                let parked = std::mem::take(unsafe { &mut cur.local().removed_while_matching });
+                drop(parked);
+            }
             // SAFETY: running process, short borrow.
             let local = unsafe { cur.local() };
             if local.mailbox_edits != edits {
@@ -100,7 +103,8 @@ pub(crate) fn try_receive_with<A>(
                 }
             }
             if let Some(verdict) = verdict {
-                let taken = local.mailbox.remove(scanned).expect("index checked above");
+                let taken = if scanned == 0 { local.mailbox.pop_front() } else { local.mailbox.remove(scanned) }
+                    .expect("index checked above");
                 cur.slot().mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
                 return Ok(Some((verdict, taken)));
             }

@@ -190,7 +190,17 @@ impl Current {
 
     /// [`Current::drain_or_die`] without unwinding: `Err` when a fatal
     /// signal was found (the process is then marked exiting).
+    #[inline]
     pub(crate) fn try_drain(&self) -> Result<(), (Reason, bool)> {
+        // The common case of a receive about to wait, without a call.
+        if !self.slot().inbox_pending.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.try_drain_pending()
+    }
+
+    #[inline(never)]
+    fn try_drain_pending(&self) -> Result<(), (Reason, bool)> {
         // SAFETY: running process, short borrow.
         let (result, discarded) = drain(self.sched(), self.slot(), unsafe { self.local() });
         // Dropped with no borrow of the process held: their destructors may
@@ -231,7 +241,12 @@ pub(crate) fn die(cur: &Current, reason: Reason, signal: bool) -> ! {
 /// Runs on the thread that owns the process (the process itself, or its
 /// worker when the process holds no stack).
 pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local) -> (Result<(), Reason>, VecDeque<Message>) {
+    if !slot.inbox_pending.load(Ordering::Acquire) {
+        return (Ok(()), VecDeque::new());
+    }
     let mut shared = slot.shared.lock();
+    // Every path below leaves the inbox empty.
+    slot.inbox_pending.store(false, Ordering::Relaxed);
     if shared.inbox.is_empty() {
         return (Ok(()), VecDeque::new());
     }

@@ -48,6 +48,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
         )
     };
     slot.urgent.store(false, Ordering::Relaxed);
+    slot.inbox_pending.store(false, Ordering::Relaxed);
     // Messages nobody will read; dropped outside the lock, their destructors
     // may do anything.
     drop_on_worker(inbox);

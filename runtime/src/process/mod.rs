@@ -198,6 +198,13 @@ pub(crate) struct Slot {
     /// An exit signal is waiting in the inbox: the process must drain at its
     /// next runtime call (this is how a running process is killed).
     pub(crate) urgent: AtomicBool,
+    /// The inbox may hold something: set under the slot lock by whoever
+    /// appends to it, cleared under the lock by whoever empties it. A drain
+    /// that reads `false` skips the lock — the common case of a receive
+    /// that has to wait. A stale `false` loses nothing: the sender wakes the
+    /// process after setting it, and a wake-up racing with suspension is
+    /// turned into a re-run (see `scheduler::state`), which drains again.
+    pub(crate) inbox_pending: AtomicBool,
     pub(crate) trap_exit: AtomicBool,
     pub(crate) reductions: AtomicU64,
     /// Length of the private mailbox, published for introspection.
@@ -227,6 +234,7 @@ impl Slot {
             run: RunState::new(),
             serial: AtomicU32::new(0),
             urgent: AtomicBool::new(false),
+            inbox_pending: AtomicBool::new(false),
             trap_exit: AtomicBool::new(false),
             reductions: AtomicU64::new(0),
             mailbox_len: AtomicUsize::new(0),

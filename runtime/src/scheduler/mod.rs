@@ -243,6 +243,7 @@ impl Scheduler {
                 return false;
             }
             shared.inbox.push_back(msg);
+            slot.inbox_pending.store(true, Ordering::Relaxed);
             if control {
                 shared.controls += 1;
                 if urgent {
@@ -270,6 +271,7 @@ impl Scheduler {
                 return false;
             }
             shared.inbox.push_back(msg);
+            slot.inbox_pending.store(true, Ordering::Relaxed);
         }
         if slot.run.wake() {
             self.schedule_woken(slot.index);

@@ -23,6 +23,14 @@
 //!   worker re-enqueues the process. Whatever the waker published before waking
 //!   (a message pushed under the mailbox lock) is therefore seen by the process
 //!   when it runs again.
+//! * Every write to the word after spawn is a read-modify-write, including a
+//!   waker's that finds the process already `SCHEDULED` or `NOTIFIED` (it
+//!   writes the same value back). The writes therefore form one chain in
+//!   which each reads the previous one, so whatever a waker published before
+//!   waking is visible to the process at its next run, even when the process
+//!   reads it without a lock (the inbox's `pending` flag). A plain store or
+//!   load anywhere in the chain would open a store-buffer race that loses
+//!   the message; the loom models below check each case.
 //! * Wake-ups are allowed to be spurious: a stale waker (holding the pid of an
 //!   exited process whose slot was reused) may wake the new occupant. Every
 //!   suspension point re-checks its condition in a loop, so this only costs a
@@ -53,11 +61,16 @@ impl RunState {
             let next = match cur {
                 IDLE => SCHEDULED,
                 RUNNING => NOTIFIED,
-                // FREE: nobody to wake; SCHEDULED / NOTIFIED: it will run anyway.
+                // It will run anyway, but the word is still written (same
+                // value): every write to it is a read-modify-write, so the
+                // worker's next one reads this one and acquires what the
+                // waker published before waking (see `start_running`).
+                SCHEDULED | NOTIFIED => cur,
+                // FREE: nobody to wake.
                 _ => return false,
             };
             match self.0.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return next == SCHEDULED,
+                Ok(_) => return cur == IDLE,
                 Err(actual) => cur = actual,
             }
         }
@@ -72,9 +85,14 @@ impl RunState {
     /// A worker took the process from a run queue: `SCHEDULED` → `RUNNING`.
     pub(crate) fn start_running(&self) {
         debug_assert_eq!(self.0.load(Ordering::Relaxed), SCHEDULED);
-        // Only the worker that popped the process touches the state here
-        // besides wakers, which only act on IDLE / RUNNING; a plain store would
-        // lose no wake-up, but a swap keeps the sequence easy to reason about.
+        // A read-modify-write, not a store: a waker that found the process
+        // SCHEDULED also writes the word (see `wake`), so one of the two
+        // reads the other's write. Either the waker sees RUNNING (and marks
+        // it NOTIFIED) or this swap reads the waker's write and acquires what
+        // it published — the inbox's `pending` flag, which the process reads
+        // without the slot lock. With a plain store both could read the old
+        // value and the message would wait for a wake-up nobody sends (the
+        // loom model `wake_of_a_scheduled_process_is_seen_when_it_runs`).
         self.0.swap(RUNNING, Ordering::AcqRel);
     }
 
@@ -86,7 +104,9 @@ impl RunState {
             Ok(_) => false,
             Err(actual) => {
                 debug_assert_eq!(actual, NOTIFIED);
-                self.0.store(SCHEDULED, Ordering::Release);
+                // A swap, not a store: a waker may write NOTIFIED again in
+                // between (see `wake`), and this must read its write.
+                self.0.swap(SCHEDULED, Ordering::AcqRel);
                 true
             }
         }
@@ -143,6 +163,89 @@ mod loom_tests {
                 assert!(requeued_by_worker ^ enqueued_by_waker);
                 assert_eq!(state.load(), SCHEDULED);
             }
+        });
+    }
+
+    /// The inbox's `pending` flag is stored `Relaxed` (under the slot lock)
+    /// and read without the lock. A reader that sees a stale `false` still
+    /// loses nothing: if the worker re-enqueues the process because the wake
+    /// raced with its suspension, the failed suspend synchronised with the
+    /// waker, so the re-run sees the flag.
+    #[test]
+    fn relaxed_pending_flag_is_seen_by_the_rerun() {
+        loom::model(|| {
+            let state = Arc::new(RunState::new());
+            let pending = Arc::new(AtomicBool::new(false));
+            state.spawned();
+            state.start_running();
+
+            let (s2, p2) = (state.clone(), pending.clone());
+            let waker = thread::spawn(move || {
+                p2.store(true, Ordering::Relaxed);
+                s2.wake()
+            });
+
+            let saw_message = pending.load(Ordering::Acquire);
+            if !saw_message && state.suspend() {
+                // Re-run by this worker: the message must be visible now.
+                state.start_running();
+                assert!(pending.load(Ordering::Acquire));
+            }
+            waker.join().unwrap();
+        });
+    }
+
+    /// A message delivered while the process sits in a run queue (the waker
+    /// finds it `SCHEDULED` and enqueues nothing) is seen when it runs, even
+    /// though the process reads the `pending` flag without the slot lock:
+    /// the store-buffer race between "store pending; read the state" and
+    /// "store RUNNING; read pending" must not let both read the old value.
+    #[test]
+    fn wake_of_a_scheduled_process_is_seen_when_it_runs() {
+        loom::model(|| {
+            let state = Arc::new(RunState::new());
+            let pending = Arc::new(AtomicBool::new(false));
+            state.spawned();
+
+            let (s2, p2) = (state.clone(), pending.clone());
+            let waker = thread::spawn(move || {
+                p2.store(true, Ordering::Relaxed);
+                s2.wake()
+            });
+
+            // A worker pops the process and runs it: it drains, then waits.
+            state.start_running();
+            let saw_message = pending.load(Ordering::Acquire);
+            let requeued = !saw_message && state.suspend();
+            let enqueued = waker.join().unwrap();
+            assert!(saw_message || requeued || enqueued, "the message is lost: nobody will run the process");
+        });
+    }
+
+    /// As above, for a waker that finds the process `NOTIFIED` (woken while
+    /// it ran): the worker's failed suspend re-runs it, and the re-run sees
+    /// the second message too.
+    #[test]
+    fn wake_of_a_notified_process_is_seen_by_the_rerun() {
+        loom::model(|| {
+            let state = Arc::new(RunState::new());
+            let pending = Arc::new(AtomicBool::new(false));
+            state.spawned();
+            state.start_running();
+            assert!(!state.wake(), "first waker: RUNNING -> NOTIFIED");
+
+            let (s2, p2) = (state.clone(), pending.clone());
+            let waker = thread::spawn(move || {
+                p2.store(true, Ordering::Relaxed);
+                s2.wake()
+            });
+
+            assert!(state.suspend(), "notified: the worker re-runs it");
+            state.start_running();
+            let saw_message = pending.load(Ordering::Acquire);
+            let requeued = !saw_message && state.suspend();
+            let enqueued = waker.join().unwrap();
+            assert!(saw_message || requeued || enqueued, "the message is lost: nobody will run the process");
         });
     }
 
