@@ -429,6 +429,11 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
         );
     }
     let _ = writeln!(md, "\n**{met} met, {missed} missed, {open} not evaluated** (stretch goals not counted).\n");
+    if missed > 0 {
+        // Hand-written (this file is generated): what limits each missed
+        // target, with the profiles behind it.
+        let _ = writeln!(md, "What limits the missed targets, and what was tried: [performance notes](performance.md).\n");
+    }
 
     // ------------------------------------------------------------ table
     md.push_str("## Results\n\n");
