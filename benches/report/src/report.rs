@@ -432,7 +432,8 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
     if missed > 0 {
         // Hand-written (this file is generated): what limits each missed
         // target, with the profiles behind it.
-        let _ = writeln!(md, "What limits the missed targets, and what was tried: [performance notes](performance.md).\n");
+        let _ =
+            writeln!(md, "What limits the missed targets, and what was tried: [performance notes](performance.md).\n");
     }
 
     // ------------------------------------------------------------ table
