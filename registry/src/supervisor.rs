@@ -122,7 +122,23 @@ where
     }
 
     /// A partition exited: restart it (and its siblings for unique keys).
+    ///
+    /// A restart whose start fails (a partition killed during its `init`,
+    /// which it can be: it publishes itself in the tables there) is tried
+    /// again, counting as another restart, as OTP's supervisor does — the
+    /// registry gives up only when the intensity runs out.
     fn restart(&mut self, i: usize, reason: Reason) -> Action<()> {
+        let mut reason = reason;
+        loop {
+            match self.try_restart(i, reason) {
+                Ok(action) => return action,
+                Err(failed) => reason = failed,
+            }
+        }
+    }
+
+    /// One restart attempt: `Err(reason)` when starting failed.
+    fn try_restart(&mut self, i: usize, reason: Reason) -> Result<Action<()>, Reason> {
         self.children[i] = Pid::UNDEFINED;
         tracing::error!(
             target: "ember::registry",
@@ -148,7 +164,7 @@ where
                 self.tables.name
             );
             self.shutdown_all();
-            return Action::Stop(Reason::Shutdown);
+            return Ok(Action::Stop(Reason::Shutdown));
         }
         let range = match self.tables.keys {
             Keys::Unique => {
@@ -159,10 +175,14 @@ where
         };
         self.tables.clear(range.clone());
         match self.start_range(range) {
-            Ok(()) => Action::NoReply,
+            Ok(()) => Ok(Action::NoReply),
             Err(reason) => {
-                self.shutdown_all();
-                Action::Stop(reason)
+                // Unique keys: the partitions started before the failure
+                // go too, all restart together on the next attempt.
+                if let Keys::Unique = self.tables.keys {
+                    self.shutdown_all();
+                }
+                Err(reason)
             }
         }
     }

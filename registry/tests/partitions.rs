@@ -6,7 +6,8 @@ mod common;
 
 use common::{run, wait_down, Puppet};
 use ember_registry::{Options, Registry, RegistryError};
-use ember_runtime::{monitor, receive, self_pid, trap_exit, Exit, Pid, Reason};
+use ember_runtime::{monitor, receive, receive_timeout, self_pid, trap_exit, Exit, Pid, Reason};
+use std::time::Duration;
 
 type Reg = Registry<u32, ()>;
 
@@ -34,6 +35,11 @@ fn kill_partition<V: Clone + Send + Sync + 'static>(name: &str, i: usize, pid: P
     pid.exit(Reason::Kill);
     wait_down(m);
     common::wait_until("the partition is restarted", || part::<V>(name, i).is_some_and(|p| p != pid));
+    // The new partition publishes itself during its init: wait until that
+    // has finished (its answer to a sync comes after), or the next kill
+    // could land in the init and count as a failed restart too.
+    // (With unique keys all partitions restart, one after the other.)
+    common::wait_until("every partition answers", || Registry::<u32, V>::named(name).and_then(|r| r.sync()).is_ok());
     part::<V>(name, i).unwrap()
 }
 
@@ -140,6 +146,39 @@ fn too_many_partition_restarts_stop_the_registry() {
         assert_eq!((exit.from, exit.reason), (top, Reason::Shutdown));
         assert!(!sibling.is_alive());
         assert_eq!(reg.count(), Err(RegistryError::UnknownRegistry(name.into())));
+    })
+}
+
+/// A partition killed as soon as it shows up in the tables — possibly still
+/// inside its `init` — is restarted again: a failed restart is retried
+/// within the intensity, as OTP's supervisor does, instead of taking the
+/// whole registry down.
+#[test]
+fn a_partition_killed_while_starting_is_restarted_again() {
+    run(|| {
+        trap_exit(true);
+        let name = "Parts.KilledWhileStarting";
+        let reg = Reg::start_link(Options::duplicate(name).partitions(2)).unwrap();
+        let top = reg.pid().unwrap();
+        let first = part::<()>(name, 0).unwrap();
+        let m = monitor(first);
+        first.exit(Reason::Kill);
+        wait_down(m);
+        // Kill the successor the moment it is published.
+        let mut successor = None;
+        common::wait_until("a successor is published", || {
+            successor = part::<()>(name, 0).filter(|&p| p != first);
+            successor.is_some()
+        });
+        let successor = successor.unwrap();
+        let m = monitor(successor);
+        successor.exit(Reason::Kill);
+        wait_down(m);
+        // Two or three restart attempts in all: within the intensity.
+        common::wait_until("partition 0 runs again", || part::<()>(name, 0).is_some_and(|p| p != successor));
+        reg.sync().unwrap();
+        assert!(top.is_alive());
+        assert!(receive_timeout::<Exit>(Duration::ZERO).is_none(), "the registry must not have exited");
     })
 }
 
