@@ -7,46 +7,17 @@
 //! the child's `Exit` (sent before the `Down`) before the call, so whatever
 //! the restart did is visible when the call returns.
 
+mod captured;
+
+use captured::{logged, run};
 use ember_runtime::{
-    monitor, receive, receive_if, receive_timeout, self_pid, send, spawn, spawn_link, trap_exit, Down, Exit, Pid,
-    Reason, Select,
+    monitor, receive, receive_if, receive_timeout, self_pid, send, spawn, spawn_link, Down, Exit, Pid, Reason, Select,
 };
 use ember_supervisor::dynamic_supervisor::{DynamicSupervisor, DynamicSupervisorOptions, TerminateChildError};
 use ember_supervisor::{ChildCounts, ChildPid, ChildSpec, Restart, Started};
-use parking_lot::Mutex;
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Everything logged in this test binary (reports included).
-static LOG: Mutex<String> = Mutex::new(String::new());
-
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOG.lock().push_str(&String::from_utf8_lossy(buf));
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The log lines that mention `what` (a supervisor name, unique per test).
-fn logged(what: &str) -> Vec<String> {
-    LOG.lock().lines().filter(|l| l.contains(what)).map(String::from).collect()
-}
-
-fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let _ = tracing_subscriber::fmt().with_writer(|| Capture).with_ansi(false).try_init();
-    ember_runtime::run(move || {
-        trap_exit(true);
-        f()
-    })
-    .expect("the test process failed")
-}
 
 /// A child started: its start function ran and returned this pid.
 #[derive(Debug, PartialEq)]

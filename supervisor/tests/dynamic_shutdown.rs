@@ -5,6 +5,9 @@
 //! Orderings are checked on the messages children and monitors deliver to
 //! the test process; elapsed time is only used as a loose failure bound.
 
+mod captured;
+
+use captured::{logged, run};
 use ember_runtime::gen_server::{self, GenServer, Init, Next, StartOptions};
 use ember_runtime::{
     exit, monitor, receive, receive_any_timeout, receive_if, receive_timeout, self_pid, send, spawn, spawn_link,
@@ -13,38 +16,9 @@ use ember_runtime::{
 use ember_supervisor::dynamic_supervisor::{DynamicSupervisor, DynamicSupervisorOptions, TerminateChildError};
 use ember_supervisor::shutdown::{shutdown_children, shutdown_children_discarding, Stopping};
 use ember_supervisor::{ChildCounts, ChildSpec, Restart, Shutdown, Started};
-use parking_lot::Mutex;
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-static LOG: Mutex<String> = Mutex::new(String::new());
-
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOG.lock().push_str(&String::from_utf8_lossy(buf));
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logged(what: &str) -> Vec<String> {
-    LOG.lock().lines().filter(|l| l.contains(what)).map(String::from).collect()
-}
-
-fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let _ = tracing_subscriber::fmt().with_writer(|| Capture).with_ansi(false).try_init();
-    ember_runtime::run(move || {
-        trap_exit(true);
-        f()
-    })
-    .expect("the test process failed")
-}
 
 /// A child that got its shutdown exit signal (it traps exits).
 #[derive(Debug, PartialEq)]
