@@ -27,7 +27,12 @@
 //! run says so in a comment and is repeated with hibernated children, which
 //! hold no stack.
 
-use ember::gen_server::{self, GenServer, Init, Next, StartOptions};
+mod common;
+
+use common::cli::{comment, result};
+use common::servers::{Counter, Hibernated};
+use common::{proc_status_bytes, rate};
+use ember::gen_server::{self, StartOptions};
 use ember::supervisor::{
     via_partition, ChildSpec, DynamicSupervisor, DynamicSupervisorOptions, PartitionSupervisor,
     PartitionSupervisorOptions, StartChildError,
@@ -51,39 +56,6 @@ const NO_STACK: i32 = 3;
 
 // ---------------------------------------------------------------- children
 
-/// The peers' `Worker`: a plain GenServer (`init(n) -> {ok, n}`,
-/// `handle_call(:get, _, n) -> {reply, n, n + 1}`).
-struct Worker(u64);
-
-impl GenServer for Worker {
-    type Arg = u64;
-    type Call = ();
-    type Reply = u64;
-    type Cast = ();
-    type Continue = ();
-    fn init(n: u64) -> Init<Self> {
-        Init::Ok(Worker(n))
-    }
-    fn handle_call(&mut self, _get: (), _from: gen_server::ReplyTo<u64>) -> gen_server::CallResult<Self> {
-        self.0 += 1;
-        gen_server::CallResult::Reply(self.0 - 1)
-    }
-}
-
-/// The peers' `HibWorker`: `init(n) -> {ok, n, hibernate}`.
-struct HibWorker(#[allow(dead_code)] u64);
-
-impl GenServer for HibWorker {
-    type Arg = u64;
-    type Call = ();
-    type Reply = ();
-    type Cast = ();
-    type Continue = ();
-    fn init(n: u64) -> Init<Self> {
-        Init::OkThen(HibWorker(n), Next::Hibernate)
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Plain,
@@ -92,8 +64,8 @@ enum Kind {
 
 fn spec(kind: Kind) -> ChildSpec {
     match kind {
-        Kind::Plain => ChildSpec::new("worker", || gen_server::start_link::<Worker>(0, StartOptions::new())),
-        Kind::Hibernated => ChildSpec::new("worker", || gen_server::start_link::<HibWorker>(0, StartOptions::new())),
+        Kind::Plain => ChildSpec::new("worker", || gen_server::start_link::<Counter>(0, StartOptions::new())),
+        Kind::Hibernated => ChildSpec::new("worker", || gen_server::start_link::<Hibernated>(0, StartOptions::new())),
     }
 }
 
@@ -114,30 +86,6 @@ fn start_n(sup: &Dest, spec: &ChildSpec, n: u64) {
 
 // ---------------------------------------------------------------- helpers
 
-fn result(workload: &str, value: f64, unit: &str) {
-    if value >= 1000.0 || unit.ends_with("/s") {
-        println!("RESULT {workload} ember {} {unit}", value.round() as u64);
-    } else {
-        println!("RESULT {workload} ember {value:.4} {unit}");
-    }
-    let _ = std::io::stdout().flush();
-}
-
-fn comment(text: &str) {
-    println!("# {text}");
-    let _ = std::io::stdout().flush();
-}
-
-/// Resident set size of this OS process, in bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// Waits until every child has hibernated (no stack held but the bench's
 /// and the supervisor's) and things stay quiet for 200 ms.
 fn quiesce() {
@@ -151,10 +99,6 @@ fn quiesce() {
         }
         ember::sleep(Duration::from_millis(20));
     }
-}
-
-fn rate(n: u64, elapsed: Duration) -> f64 {
-    n as f64 / elapsed.as_secs_f64()
 }
 
 // ---------------------------------------------------------------- workloads
@@ -183,11 +127,11 @@ fn dynsup_start_child_100k(quick: bool, kind: Kind) {
 fn dynsup_idle_1m_rss(quick: bool) {
     let n = if quick { 100_000 } else { 1_000_000 };
     quiesce();
-    let rss0 = rss();
+    let rss0 = proc_status_bytes("VmRSS");
     let sup: Dest = DynamicSupervisor::start_link(DynamicSupervisorOptions::new()).unwrap().into();
     start_n(&sup, &spec(Kind::Hibernated), n);
     quiesce();
-    let rss1 = rss();
+    let rss1 = proc_status_bytes("VmRSS");
     let delta = rss1.saturating_sub(rss0) as f64;
     comment(&format!("rss before {} MiB, after {} MiB, {:?}", rss0 >> 20, rss1 >> 20, ember::stats()));
     result("dynsup_idle_1m_rss", delta / n as f64, "bytes/child");

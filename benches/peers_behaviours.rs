@@ -29,8 +29,9 @@
 mod common;
 
 use common::cli::{self, comment, result, Ctx, Workload};
+use common::servers::{Counter, Hibernated};
 use common::{proc_status_bytes, rate, Never};
-use ember::gen_server::{self, CallResult, GenServer, Init, Next, ReplyTo, Server, StartOptions};
+use ember::gen_server::{self, GenServer, Init, Server, StartOptions};
 use ember::supervisor::{ChildSpec, Supervisor, SupervisorOptions};
 use ember::{receive, receive_timeout, self_pid, send, spawn, stats, trap_exit, whereis, Pid, Reason};
 use std::time::{Duration, Instant};
@@ -44,38 +45,6 @@ const WORKLOADS: &[Workload] = &[
 ];
 
 // ---------------------------------------------------------------- servers
-
-/// The peers' counter: `handle_call(get, _, N) -> {reply, N, N + 1}`.
-struct Counter(u64);
-
-impl GenServer for Counter {
-    type Arg = u64;
-    type Call = ();
-    type Reply = u64;
-    type Cast = ();
-    type Continue = ();
-    fn init(n: u64) -> Init<Self> {
-        Init::Ok(Counter(n))
-    }
-    fn handle_call(&mut self, _get: (), _from: ReplyTo<u64>) -> CallResult<Self> {
-        self.0 += 1;
-        CallResult::Reply(self.0 - 1)
-    }
-}
-
-/// The peers' hibernated server: `init(N) -> {ok, N, hibernate}`.
-struct Hibernated(#[allow(dead_code)] u64);
-
-impl GenServer for Hibernated {
-    type Arg = u64;
-    type Call = ();
-    type Reply = ();
-    type Cast = ();
-    type Continue = ();
-    fn init(n: u64) -> Init<Self> {
-        Init::OkThen(Hibernated(n), Next::Hibernate)
-    }
-}
 
 /// The supervised child of `restart_latency`: `init` sends `Started(self)`
 /// to the bench process (after its name is registered), then it waits.

@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod servers;
 
 use ember::{
     monitor, receive, receive_if, receive_if_timeout, receive_timeout, self_pid, send, spawn, spawn_link,
