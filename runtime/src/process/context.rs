@@ -246,7 +246,7 @@ pub(crate) fn die(cur: &Current, reason: Reason, signal: bool) -> ! {
 /// Runs on the thread that owns the process (the process itself, or its
 /// worker when the process holds no stack).
 pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local) -> (Result<(), Reason>, VecDeque<Message>) {
-    if drain_plain(slot, local) {
+    if !slot.inbox_pending.load(Ordering::Acquire) || drain_plain(slot, local) {
         return (Ok(()), VecDeque::new());
     }
     let mut shared = slot.shared.lock();
@@ -310,19 +310,17 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local) -> (Resul
     }
 }
 
-/// The common drain, without signals to act on: nothing pending, or only
-/// plain messages, which move to the private mailbox (an O(1) swap when it
-/// is empty). Returns `false`, leaving everything in place, when control
-/// signals wait: the caller then runs the full [`drain`].
+/// The common drain, once the `pending` flag was seen up (callers check it
+/// first, without a call): plain messages move to the private mailbox (an
+/// O(1) swap when it is empty). Returns `false`, leaving everything in
+/// place, when control signals wait: the caller then runs the full
+/// [`drain`].
 ///
 /// Not inlined and returning a `bool`: the full drain's large result,
 /// written to memory and read back at once, cost a store-forwarding stall
 /// on every receive.
 #[inline(never)]
 pub(crate) fn drain_plain(slot: &Slot, local: &mut Local) -> bool {
-    if !slot.inbox_pending.load(Ordering::Acquire) {
-        return true;
-    }
     let mut shared = slot.shared.lock();
     if shared.controls != 0 {
         return false;
