@@ -38,6 +38,17 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the name is `""`, which no registration accepts (see
+    /// [`RegisterError::EmptyName`]).
+    ///
+    /// ```
+    /// assert!(ember_runtime::Name::from("").is_empty());
+    /// assert!(!ember_runtime::Name::from("a").is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl From<&str> for Name {
@@ -82,6 +93,9 @@ pub enum RegisterError {
     NoProc(Pid),
     /// Nothing is registered under the name.
     NotRegistered(Name),
+    /// The name is empty: no process, registry key or partition supervisor
+    /// may be named `""`.
+    EmptyName,
 }
 
 impl fmt::Display for RegisterError {
@@ -93,6 +107,7 @@ impl fmt::Display for RegisterError {
             }
             RegisterError::NoProc(pid) => write!(f, "noproc: {pid} is not alive"),
             RegisterError::NotRegistered(name) => write!(f, "no process is registered as {name}"),
+            RegisterError::EmptyName => f.write_str("a name must not be empty"),
         }
     }
 }
@@ -167,6 +182,9 @@ pub fn register(name: impl Into<Name>, pid: Pid) -> Result<(), RegisterError> {
     let cur = current();
     cur.charge(1);
     let name = name.into();
+    if name.is_empty() {
+        return Err(RegisterError::EmptyName);
+    }
     let sched = cur.sched();
     let mut map = sched.names.map.write();
     if let Some(&holder) = map.get(&name) {
@@ -202,6 +220,9 @@ pub fn unregister(name: impl Into<Name>) -> Result<(), RegisterError> {
     let cur = current();
     cur.charge(1);
     let name = name.into();
+    if name.is_empty() {
+        return Err(RegisterError::EmptyName);
+    }
     let sched = cur.sched();
     let mut map = sched.names.map.write();
     let pid = map.remove(&name).ok_or_else(|| RegisterError::NotRegistered(name.clone()))?;

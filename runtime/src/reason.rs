@@ -193,17 +193,31 @@ impl Reason {
     }
 
     /// The reason for a panic payload caught by `catch_unwind`.
+    ///
+    /// The message is recovered from the payloads Rust and Ember raise: a
+    /// `&str` or `String` (`panic!`), a [`Reason`] or a [`Term`]
+    /// (`std::panic::panic_any` with an Ember value). Any other payload has
+    /// no readable message; the reason then says so, and the location (when
+    /// the runtime's panic hook saw it) tells where it was raised.
     pub(crate) fn from_panic(payload: &(dyn Any + Send), location: Option<PanicLocation>) -> Reason {
         let message: Arc<str> = if let Some(s) = payload.downcast_ref::<&'static str>() {
             Arc::from(*s)
         } else if let Some(s) = payload.downcast_ref::<String>() {
             Arc::from(s.as_str())
+        } else if let Some(r) = payload.downcast_ref::<Reason>() {
+            Arc::from(format!("{r:?}"))
+        } else if let Some(t) = payload.downcast_ref::<Term>() {
+            Arc::from(format!("{t:?}"))
         } else {
-            Arc::from("Box<dyn Any>")
+            Arc::from(NON_STRING_PAYLOAD)
         };
         Reason::Panic { message, location }
     }
 }
+
+/// The message of a panic whose payload is neither a string nor an Ember
+/// value (`std::panic::panic_any(42)`): Rust keeps no type name for it.
+pub(crate) const NON_STRING_PAYLOAD: &str = "a panic with a non-string payload (no message can be recovered)";
 
 impl fmt::Debug for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -257,5 +271,11 @@ mod tests {
         assert_eq!(p, Reason::Panic { message: "boom".into(), location: None });
         let s: Box<dyn Any + Send> = Box::new(String::from("dyn"));
         assert!(matches!(Reason::from_panic(&*s, None), Reason::Panic { message, .. } if &*message == "dyn"));
+        let r: Box<dyn Any + Send> = Box::new(Reason::custom("oops"));
+        assert!(matches!(Reason::from_panic(&*r, None), Reason::Panic { message, .. } if &*message == "\"oops\""));
+        let n: Box<dyn Any + Send> = Box::new(42u32);
+        assert!(
+            matches!(Reason::from_panic(&*n, None), Reason::Panic { message, .. } if &*message == NON_STRING_PAYLOAD)
+        );
     }
 }

@@ -150,3 +150,14 @@ fn a_name_is_released_when_its_process_exits() {
         send(p2, ());
     });
 }
+
+/// OTP-wide consistency (issue 14): no registration accepts the empty name.
+#[test]
+fn the_empty_name_is_refused() {
+    init();
+    common::run(|| {
+        assert_eq!(register("", self_pid()), Err(RegisterError::EmptyName));
+        assert_eq!(whereis(""), None);
+        assert!(process_info(self_pid()).unwrap().registered_name.is_none());
+    });
+}

@@ -101,3 +101,23 @@ fn a_killed_process_gets_no_crash_report() {
         assert!(crash_reports(victim).is_empty(), "{:?}", crash_reports(victim));
     });
 }
+
+/// A panic whose payload is not a string (issue 14) says so and still
+/// carries the place it was raised; Ember's own values keep their text.
+#[test]
+fn non_string_panic_payloads_are_described() {
+    common::init();
+    common::run(|| {
+        match ember_runtime::catch_exit(|| std::panic::panic_any(42u64)) {
+            Err(Reason::Panic { message, location }) => {
+                assert!(message.contains("non-string payload"), "{message}");
+                assert!(location.expect("a location").file.ends_with("reports.rs"));
+            }
+            other => panic!("expected a panic reason, got {other:?}"),
+        }
+        match ember_runtime::catch_exit(|| std::panic::panic_any(Reason::custom("mine"))) {
+            Err(Reason::Panic { message, .. }) => assert_eq!(&*message, "\"mine\""),
+            other => panic!("expected a panic reason, got {other:?}"),
+        }
+    });
+}

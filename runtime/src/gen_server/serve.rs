@@ -9,12 +9,11 @@ use super::call::{CallMsg, CastMsg, SysMsg};
 use super::{reply, Action, CallResult, GenServer, Info, Next, ProcessName, ReplyTo, Timeout};
 use crate::mailbox::receive::try_receive_with;
 use crate::pid::Pid;
-use crate::process::context::{current, take_panic_location, Unwind};
+use crate::process::context::current;
 use crate::process::Finish;
 use crate::reason::Reason;
 use crate::signal::Exit;
 use std::any::Any;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -32,28 +31,10 @@ impl<S: GenServer> Loop<S> {
     }
 }
 
-/// The reason for a caught panic payload (with its location, when the
-/// runtime's panic hook recorded it).
-pub(crate) fn panic_reason(payload: Box<dyn Any + Send>) -> Reason {
-    let location = take_panic_location(current().slot());
-    let reason = Reason::from_panic(&*payload, location);
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
-    reason
-}
-
 /// Runs a callback; a panic or `exit(reason)` inside it becomes `Err(reason)`.
 /// A fatal exit signal keeps unwinding: the server dies without `terminate`.
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Reason> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
-        Ok(v) => Ok(v),
-        Err(payload) => match payload.downcast::<Unwind>() {
-            Ok(unwind) => match *unwind {
-                Unwind::Exit { reason, signal: false } => Err(reason),
-                other => panic::resume_unwind(Box::new(other)),
-            },
-            Err(payload) => Err(panic_reason(payload)),
-        },
-    }
+    crate::process::api::catch_exit(f)
 }
 
 /// What to do after a callback: keep going (maybe with a `Next`), or exit

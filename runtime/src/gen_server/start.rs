@@ -13,19 +13,18 @@
 //!    non-trapping starter linked to a server that exits abnormally dies by
 //!    the link, as in OTP.)
 
-use super::serve::{enter_loop, panic_reason, Loop};
+use super::serve::{enter_loop, Loop};
 use super::{GenServer, Init, Server};
 use crate::mailbox::receive::receive_with;
 use crate::mailbox::remove_first;
 use crate::name::{Dest, Name, Via, ViaError};
 use crate::pid::{Pid, Ref};
-use crate::process::context::{current, Unwind};
+use crate::process::context::current;
 use crate::process::spawn::{spawn_entry, SpawnError, SpawnOptions};
 use crate::process::{Entry, Finish};
 use crate::reason::Reason;
 use crate::signal::{demonitor_flush, Down, Exit};
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -400,18 +399,9 @@ fn init_server<S: GenServer>(
         ack(Err(error));
         Finish::Exit(exit)
     };
-    let init = match panic::catch_unwind(AssertUnwindSafe(|| S::init(arg))) {
+    let init = match crate::process::api::catch_exit(|| S::init(arg)) {
         Ok(init) => init,
-        Err(payload) => {
-            let reason = match payload.downcast::<Unwind>() {
-                Ok(unwind) => match *unwind {
-                    Unwind::Exit { reason, signal: false } => reason,
-                    other => panic::resume_unwind(Box::new(other)),
-                },
-                Err(payload) => panic_reason(payload),
-            };
-            return fail(StartError::Failed(reason.clone()), reason);
-        }
+        Err(reason) => return fail(StartError::Failed(reason.clone()), reason),
     };
     let (state, next) = match init {
         Init::Ok(s) => (s, None),

@@ -1,6 +1,6 @@
 //! What a process can do to itself: learn its pid, exit, yield, hibernate.
 
-use super::context::{current, die, try_current, Unwind};
+use super::context::{current, die, take_panic_location, try_current, Unwind};
 use super::{Entry, Finish};
 use crate::pid::Pid;
 use crate::reason::Reason;
@@ -87,4 +87,50 @@ pub fn hibernate<F: FnOnce() + Send + 'static>(f: F) -> ! {
         Finish::Exit(Reason::Normal)
     });
     std::panic::resume_unwind(Box::new(Unwind::Hibernate(entry)))
+}
+
+/// Runs `f` and catches how it failed: a panic becomes `Err(Reason::Panic)`
+/// (with the message and, inside a process, the location), an
+/// [`exit(reason)`](exit) called inside `f` becomes `Err(reason)`.
+///
+/// This is Erlang's `catch` for a piece of code, and what behaviours use
+/// around user callbacks. A fatal exit signal taken inside `f` is *not*
+/// caught: the process is being killed and keeps unwinding.
+///
+/// ```
+/// use ember_runtime::{catch_exit, exit, Reason};
+/// ember_runtime::run(|| {
+///     assert_eq!(catch_exit(|| 1 + 1), Ok(2));
+///     assert_eq!(catch_exit(|| exit(Reason::custom("oops"))), Err(Reason::custom("oops")));
+///     match catch_exit(|| -> () { panic!("bad {}", 7) }) {
+///         Err(Reason::Panic { message, location }) => {
+///             assert_eq!(&*message, "bad 7");
+///             assert!(location.unwrap().file.ends_with(".rs"));
+///         }
+///         other => panic!("{other:?}"),
+///     }
+/// })
+/// .unwrap();
+/// ```
+pub fn catch_exit<T>(f: impl FnOnce() -> T) -> Result<T, Reason> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => Ok(v),
+        Err(payload) => match payload.downcast::<Unwind>() {
+            Ok(unwind) => match *unwind {
+                Unwind::Exit { reason, signal: false } => Err(reason),
+                other => std::panic::resume_unwind(Box::new(other)),
+            },
+            Err(payload) => Err(panic_reason(payload)),
+        },
+    }
+}
+
+/// The reason for a caught panic payload, with its location when the
+/// runtime's panic hook recorded one for the calling process.
+pub(crate) fn panic_reason(payload: Box<dyn std::any::Any + Send>) -> Reason {
+    let location = try_current().and_then(|cur| take_panic_location(cur.slot()));
+    let reason = Reason::from_panic(&*payload, location);
+    // A payload whose destructor panics must not escape.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)));
+    reason
 }
