@@ -1,7 +1,8 @@
 //! Starting and stopping a runtime: [`run`], [`Runtime`], [`Builder`].
 
 use crate::pid::Pid;
-use crate::process::context::{install_panic_hook, try_current};
+use crate::process::current::try_current;
+use crate::process::panic::install_panic_hook;
 use crate::process::spawn::spawn_detached;
 use crate::process::{Control, Entry, ExitHook, Finish};
 use crate::reason::Reason;
@@ -341,7 +342,7 @@ pub(crate) fn stats_of(sched: &Scheduler) -> RuntimeStats {
 /// ```
 #[track_caller]
 pub fn stats() -> RuntimeStats {
-    stats_of(crate::process::context::current().sched())
+    stats_of(crate::process::current::current().sched())
 }
 
 /// Runs `f` as the root process of a new runtime with default settings,

@@ -9,7 +9,7 @@ use super::call::{CallMsg, CastMsg, SysMsg};
 use super::{reply, Action, CallResult, GenServer, Info, Next, ProcessName, ReplyTo, Timeout};
 use crate::mailbox::receive::try_receive_with;
 use crate::pid::Pid;
-use crate::process::context::current;
+use crate::process::current::current;
 use crate::process::Finish;
 use crate::reason::Reason;
 use crate::signal::Exit;

@@ -1,6 +1,6 @@
 //! Selective receive (SEMANTICS.md §2.2).
 
-use crate::process::context::current;
+use crate::process::current::current;
 use crate::process::Message;
 use crate::reason::Reason;
 use crate::scheduler::Suspend;
@@ -27,7 +27,7 @@ pub(crate) fn receive_with<A>(
 ) -> Option<(A, Message)> {
     match try_receive_with(matcher, timeout) {
         Ok(found) => found,
-        Err((reason, signal)) => crate::process::context::die(&current(), reason, signal),
+        Err((reason, signal)) => crate::process::exit::die(&current(), reason, signal),
     }
 }
 
@@ -46,7 +46,7 @@ pub(crate) fn try_receive_with<A>(
         assert!(!local.matching, "ember: receive called inside a receive predicate");
         local.matching = true;
     }
-    struct Reset(crate::process::context::Current);
+    struct Reset(crate::process::current::Current);
     impl Drop for Reset {
         fn drop(&mut self) {
             // SAFETY: runs on the process (normal return or unwind), short borrow.

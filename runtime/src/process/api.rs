@@ -1,6 +1,9 @@
 //! What a process can do to itself: learn its pid, exit, yield, hibernate.
 
-use super::context::{current, die, take_panic_location, try_current, Unwind};
+use super::current::{current, try_current};
+use super::exit::die;
+use super::panic::take_panic_location;
+use super::trampoline::Unwind;
 use super::{Entry, Finish};
 use crate::pid::Pid;
 use crate::reason::Reason;

@@ -20,11 +20,32 @@
 //!    links and monitors made while it was exiting with `noproc` (after
 //!    everything above, in the order the BEAM gives), and recycle the slot.
 
+use super::current::Current;
+use super::trampoline::Unwind;
 use super::{Control, Slot};
 use crate::reason::Reason;
 use crate::scheduler::worker::WorkerLocal;
 use crate::scheduler::Scheduler;
 use std::sync::atomic::Ordering;
+
+/// Starts unwinding the current process so that it exits with `reason`;
+/// `signal` tells whether an exit signal (not the process itself) decided it.
+///
+/// A signal is final: the process is no longer alive and, should it catch the
+/// unwind, dies again at its next runtime call. `exit(reason)` called by the
+/// process itself is an exception, as in Erlang: a `catch_unwind` (or a
+/// GenServer running `terminate`) may catch it and carry on.
+pub(crate) fn die(cur: &Current, reason: Reason, signal: bool) -> ! {
+    if signal {
+        // SAFETY: running process, short borrow.
+        let local = unsafe { cur.local() };
+        if local.exit_reason.is_none() {
+            local.exit_reason = Some(Box::new((reason.clone(), signal)));
+        }
+        cur.slot().shared.lock().alive = false;
+    }
+    std::panic::resume_unwind(Box::new(Unwind::Exit { reason, signal }))
+}
 
 /// Runs the exit procedure for the process in `slot` (owned by the caller,
 /// whose coroutine is finished or was never started). `by_signal` tells
@@ -71,7 +92,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
         }
     }
     for (linked, ()) in links {
-        crate::scheduler::deliver_anywhere(
+        crate::mailbox::deliver::deliver_anywhere(
             linked,
             Box::new(Control::Exit { from: pid, reason: reason.clone(), link: true }),
             true,
@@ -80,7 +101,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
     }
     for (monitor, watcher) in monitored_by {
         if watcher != pid {
-            crate::scheduler::deliver_anywhere(
+            crate::mailbox::deliver::deliver_anywhere(
                 watcher,
                 Box::new(Control::Down { monitor, pid, reason: reason.clone() }),
                 true,
@@ -106,7 +127,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
         (shared.links.take(), shared.monitored_by.take())
     };
     for (linked, ()) in late_links {
-        crate::scheduler::deliver_anywhere(
+        crate::mailbox::deliver::deliver_anywhere(
             linked,
             Box::new(Control::Exit { from: pid, reason: Reason::NoProc, link: true }),
             true,
@@ -114,7 +135,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
         );
     }
     for (monitor, watcher) in late_monitors {
-        crate::scheduler::deliver_anywhere(
+        crate::mailbox::deliver::deliver_anywhere(
             watcher,
             Box::new(Control::Down { monitor, pid, reason: Reason::NoProc }),
             true,

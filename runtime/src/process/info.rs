@@ -1,6 +1,6 @@
 //! Introspection: `process_info`, `processes`, `is_alive`.
 
-use super::context::{current, try_current};
+use super::current::{current, try_current};
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
 use crate::scheduler::state;

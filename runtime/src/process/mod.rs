@@ -22,12 +22,14 @@
 //!   coroutine, the private mailbox that selective receive scans, the budget.
 
 pub(crate) mod api;
-pub(crate) mod context;
+pub(crate) mod current;
 pub(crate) mod exit;
 pub(crate) mod info;
+pub(crate) mod panic;
 pub(crate) mod sets;
 pub(crate) mod spawn;
 pub(crate) mod table;
+pub(crate) mod trampoline;
 
 use crate::name::Name;
 use crate::pid::{Pid, Ref};

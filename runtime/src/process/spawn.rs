@@ -5,7 +5,7 @@
 //! taken until the process first runs, so a million processes spawned in a
 //! burst cost a million slots and closures, not a million stacks.
 
-use super::context::{current, Current};
+use super::current::{current, Current};
 use super::{Body, Entry, ExitHook, Finish};
 use crate::pid::{Pid, Ref};
 use crate::process::Control;

@@ -5,7 +5,7 @@
 //! the keep-alive period. The pool is joined when the runtime shuts down.
 
 use crate::pid::Pid;
-use crate::process::context::{current, Current};
+use crate::process::current::{current, Current};
 use crate::scheduler::{Scheduler, Suspend};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -166,7 +166,7 @@ where
     F: FnOnce() -> R + Send,
     R: Send,
 {
-    let Some(cur) = crate::process::context::try_current() else {
+    let Some(cur) = crate::process::current::try_current() else {
         return f();
     };
     let mut frame =

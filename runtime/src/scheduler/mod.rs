@@ -29,6 +29,7 @@
 //! so work from outside is not starved by a busy local queue.
 
 pub(crate) mod blocking;
+pub(crate) mod budget;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod state;
@@ -37,9 +38,9 @@ pub(crate) mod worker;
 use crate::name::Names;
 use crate::pid::Pid;
 use crate::process::table::Table;
-use crate::process::{Message, Slot};
+use crate::process::Slot;
 use crate::stack::{StackConfig, StackPool};
-use crate::time::TimerQueue;
+use crate::timer::TimerQueue;
 use crossbeam_deque::{Injector, Stealer};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -229,56 +230,6 @@ impl Scheduler {
         }
     }
 
-    /// Delivers a message or control signal to `pid` and wakes it. Returns
-    /// false when the pid is dead (the message is dropped).
-    pub(crate) fn deliver(&self, pid: Pid, msg: Message, control: bool, urgent: bool) -> bool {
-        let Some(slot) = self.slot(pid) else {
-            return false;
-        };
-        {
-            let mut shared = slot.shared.lock();
-            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial {
-                drop(shared);
-                drop(msg);
-                return false;
-            }
-            shared.inbox.push_back(msg);
-            slot.inbox_pending.store(true, Ordering::Relaxed);
-            if control {
-                shared.controls += 1;
-                if urgent {
-                    slot.urgent.store(true, Ordering::Release);
-                }
-            }
-        }
-        if slot.run.wake() {
-            self.schedule_woken(slot.index);
-        }
-        true
-    }
-
-    /// Delivers a reply to a call: only while the caller still holds the
-    /// monitor `tag` on the server (it is removed when the call returns or
-    /// times out), so a late reply never lands in the caller's mailbox — the
-    /// role process aliases play in OTP.
-    pub(crate) fn deliver_reply(&self, pid: Pid, tag: crate::Ref, msg: Message) -> bool {
-        let Some(slot) = self.slot(pid) else { return false };
-        {
-            let mut shared = slot.shared.lock();
-            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial || !shared.monitors.contains(&tag) {
-                drop(shared);
-                drop(msg);
-                return false;
-            }
-            shared.inbox.push_back(msg);
-            slot.inbox_pending.store(true, Ordering::Relaxed);
-        }
-        if slot.run.wake() {
-            self.schedule_woken(slot.index);
-        }
-        true
-    }
-
     /// Wakes `pid` without delivering anything (timers, blocking jobs).
     pub(crate) fn wake(&self, pid: Pid) {
         if let Some(slot) = self.slot(pid) {
@@ -286,18 +237,5 @@ impl Scheduler {
                 self.schedule_woken(slot.index);
             }
         }
-    }
-}
-
-/// Delivers to a pid of any runtime, from any thread.
-pub(crate) fn deliver_anywhere(pid: Pid, msg: Message, control: bool, urgent: bool) -> bool {
-    if let Some(cur) = crate::process::context::try_current() {
-        if cur.sched().node == pid.node {
-            return cur.sched().deliver(pid, msg, control, urgent);
-        }
-    }
-    match Scheduler::of_node(pid.node) {
-        Some(sched) => sched.deliver(pid, msg, control, urgent),
-        None => false,
     }
 }

@@ -9,8 +9,10 @@
 //! `idle` for the sleep/wake protocol).
 
 use super::{Scheduler, Suspend};
-use crate::process::context::{self, CURRENT};
+use crate::mailbox::drain::drain;
+use crate::process::current::CURRENT;
 use crate::process::exit::{drop_on_worker, terminate};
+use crate::process::trampoline::trampoline;
 use crate::process::{Body, Entry, Outcome, Slot};
 use crate::reason::Reason;
 use crate::stack::{PooledStack, StackCache, StackError};
@@ -338,7 +340,7 @@ impl WorkerLocal {
         if local.hibernated || slot.urgent.load(Ordering::Acquire) {
             // Act on pending signals without a stack: a hibernating process
             // that is killed never needs one.
-            let (result, discarded) = context::drain(sched, slot, local);
+            let (result, discarded) = drain(sched, slot, local);
             drop_on_worker(discarded);
             if let Err(reason) = result {
                 drop_on_worker(entry);
@@ -358,7 +360,7 @@ impl WorkerLocal {
         match self.take_stack(local.stack_size as usize) {
             Ok(stack) => {
                 local.stack_base = stack.base().get();
-                Some(Coroutine::with_stack(stack, context::trampoline(entry)))
+                Some(Coroutine::with_stack(stack, trampoline(entry)))
             }
             Err(error) => {
                 drop_on_worker(entry);

@@ -2,9 +2,11 @@
 
 use crate::mailbox::send_to_self;
 use crate::pid::Pid;
-use crate::process::context::{current, die, exit_signal_outcome, try_current, SignalOutcome};
+use crate::process::current::{current, try_current};
+use crate::process::exit::die;
 use crate::process::{Control, Slot};
 use crate::reason::Reason;
+use crate::signal::decision::{exit_signal_outcome, SignalOutcome};
 use crate::signal::Exit;
 use parking_lot::MutexGuard;
 use std::fmt;
@@ -171,7 +173,7 @@ pub fn trap_exit(on: bool) -> bool {
 /// Sends an exit signal (see [`Pid::exit`]).
 pub(crate) fn exit_signal(pid: Pid, reason: Reason) {
     let Some(cur) = try_current() else {
-        crate::process::context::send_control(pid, Control::Exit { from: Pid::UNDEFINED, reason, link: false }, true);
+        crate::mailbox::deliver::send_control(pid, Control::Exit { from: Pid::UNDEFINED, reason, link: false }, true);
         return;
     };
     let me = cur.pid();
@@ -187,5 +189,5 @@ pub(crate) fn exit_signal(pid: Pid, reason: Reason) {
         return;
     }
     cur.charge(1);
-    crate::process::context::send_control(pid, Control::Exit { from: me, reason, link: false }, true);
+    crate::mailbox::deliver::send_control(pid, Control::Exit { from: me, reason, link: false }, true);
 }
