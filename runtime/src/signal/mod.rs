@@ -10,7 +10,7 @@
 //!
 //! What a received exit signal does is decided by the receiver, when it takes
 //! the signal from its inbox, by the decision table of SEMANTICS.md §1.4 in
-//! [`decision`] (`signal/decision.rs`).
+//! `signal/decision.rs`.
 //!
 //! Signals travel through the receiver's inbox together with messages, so the
 //! signals and messages one process sends another arrive in the order sent: a
