@@ -6,7 +6,7 @@ use crate::process::panic::install_panic_hook;
 use crate::process::spawn::spawn_detached;
 use crate::process::{Control, Entry, ExitHook, Finish};
 use crate::reason::Reason;
-use crate::scheduler::worker::run_worker;
+use crate::scheduler::sysmon::Monitor;
 use crate::scheduler::{Config, Scheduler};
 use crate::stack::{GuardMode, StackConfig};
 use parking_lot::Mutex;
@@ -14,7 +14,6 @@ use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Default usable stack size of a process: 128 KiB of address space, of
@@ -39,7 +38,13 @@ pub struct Builder {
     max_blocking_threads: usize,
     blocking_keep_alive: Duration,
     thread_name: String,
+    max_spare_schedulers: Option<usize>,
+    hold_threshold: Duration,
 }
+
+/// How long a worker may run one process without a runtime call before the
+/// system monitor counts it as held (see [`Builder::hold_threshold`]).
+pub const DEFAULT_HOLD_THRESHOLD: Duration = Duration::from_millis(10);
 
 impl Default for Builder {
     fn default() -> Self {
@@ -51,6 +56,8 @@ impl Default for Builder {
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
             thread_name: "ember-worker".into(),
+            max_spare_schedulers: None,
+            hold_threshold: DEFAULT_HOLD_THRESHOLD,
         }
     }
 }
@@ -98,6 +105,31 @@ impl Builder {
         self
     }
 
+    /// Most spare worker threads the system monitor may start while workers
+    /// are held by processes that do not return to the runtime (default:
+    /// four per scheduler). Spares park when they are no longer needed.
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().max_spare_schedulers(2);
+    /// ```
+    pub fn max_spare_schedulers(mut self, n: usize) -> Self {
+        self.max_spare_schedulers = Some(n);
+        self
+    }
+
+    /// How long a process may run without a runtime call before the system
+    /// monitor counts its worker as held: it then reports a `long_schedule`
+    /// and hands the worker's floating work and timers to other workers
+    /// (see [`DEFAULT_HOLD_THRESHOLD`]; at least 1 ms).
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().hold_threshold(std::time::Duration::from_millis(5));
+    /// ```
+    pub fn hold_threshold(mut self, threshold: Duration) -> Self {
+        self.hold_threshold = threshold.max(Duration::from_millis(1));
+        self
+    }
+
     /// Use `mprotect` guard pages even where `MADV_GUARD_INSTALL` works
     /// (each such guard costs a kernel memory map; for testing the fallback).
     ///
@@ -126,24 +158,16 @@ impl Builder {
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
             thread_name: self.thread_name,
+            max_spare_workers: self.max_spare_schedulers.unwrap_or(4 * workers),
+            hold_threshold: self.hold_threshold,
         };
         let (sched, queues) = Scheduler::new(config);
-        let mut threads = Vec::with_capacity(workers);
-        for (index, queue) in queues.into_iter().enumerate() {
-            let s = sched.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-{index}", sched.config.thread_name))
-                .spawn(move || run_worker(s, index, queue));
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                Err(e) => {
-                    let rt = Runtime { sched, threads: Mutex::new(threads) };
-                    rt.shutdown_now();
-                    return Err(e);
-                }
-            }
+        if let Err(e) = Monitor::start(&sched, queues) {
+            let rt = Runtime { sched };
+            rt.shutdown_now();
+            return Err(e);
         }
-        Ok(Runtime { sched, threads: Mutex::new(threads) })
+        Ok(Runtime { sched })
     }
 }
 
@@ -166,7 +190,6 @@ impl Builder {
 /// ```
 pub struct Runtime {
     sched: Arc<Scheduler>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -311,9 +334,8 @@ impl Runtime {
         }
         sched.stop.store(true, Ordering::SeqCst);
         sched.unpark_all();
-        for handle in self.threads.lock().drain(..) {
-            let _ = handle.join();
-        }
+        sched.sysmon.unpark();
+        sched.sysmon.join_all();
         sched.blocking.shutdown();
     }
 }

@@ -10,7 +10,6 @@ use crate::reason::Reason;
 use crate::scheduler::Scheduler;
 use crate::signal::decision::{exit_signal_outcome, SignalOutcome};
 use crate::signal::Down;
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 impl Current {
@@ -30,13 +29,19 @@ impl Current {
             self.try_drain()?;
         }
         // SAFETY: running process, short borrow.
-        let local = unsafe { self.local() };
-        match local.exit_reason.as_deref().cloned() {
+        let exiting = unsafe {
+            let local = self.local();
+            if local.returning_to_exit {
+                return Ok(());
+            }
+            local.exit_reason.as_deref().cloned()
+        };
+        match exiting {
             // Exiting, but not unwinding or returning to exit: the process
             // caught its exit and carried on; it dies now. (While it unwinds
             // or returns, destructors may use the runtime: the reason is
             // recorded and wins once they are done.)
-            Some(exiting) if !local.returning_to_exit && !std::thread::panicking() => Err(exiting),
+            Some(exiting) if !self.unwinding() => Err(exiting),
             _ => Ok(()),
         }
     }
@@ -57,7 +62,10 @@ impl Current {
     }
 
     /// [`Current::drain_or_die`] without unwinding: `Err` when a fatal
-    /// signal was found (the process is then marked exiting).
+    /// signal was found and the process must start exiting now (the exit is
+    /// then recorded: a caller that cannot leave at once, such as a
+    /// `blocking` call whose frame is lent to the pool, may ignore it and
+    /// the process dies at its next runtime call).
     #[inline]
     pub(crate) fn try_drain(&self) -> Result<(), (Reason, bool)> {
         // The common case of a receive about to wait, without a call.
@@ -74,29 +82,68 @@ impl Current {
     #[cold]
     #[inline(never)]
     fn try_drain_signals(&self) -> Result<(), (Reason, bool)> {
+        let unwinding = self.unwinding();
         // SAFETY: running process, short borrow.
-        let (result, discarded) = drain(self.sched(), self.slot(), unsafe { self.local() });
+        let Drained { verdict, discarded } = drain(self.sched(), self.slot(), unsafe { self.local() }, unwinding);
         // Dropped with no borrow of the process held: their destructors may
         // call the runtime.
         drop(discarded);
-        match result {
-            Err(reason) if !std::thread::panicking() => Err((reason, true)),
-            _ => Ok(()),
+        match verdict {
+            Verdict::Continue => Ok(()),
+            // Already unwinding: the recorded reason wins once it is done
+            // (unwinding again inside a destructor would abort the OS
+            // process).
+            Verdict::Exit(_) | Verdict::Kill if unwinding => {
+                if matches!(verdict, Verdict::Kill) {
+                    self.kill_identity();
+                }
+                Ok(())
+            }
+            Verdict::Exit(reason) => Err((reason, true)),
+            Verdict::Kill => {
+                self.kill_identity();
+                Err((Reason::Killed, true))
+            }
         }
     }
 }
 
+/// What a drain asks of the process.
+pub(crate) enum Verdict {
+    /// Nothing: carry on.
+    Continue,
+    /// A fatal exit signal: exit with this reason (it is recorded in
+    /// `Local::exit_reason`; the process is marked exiting).
+    Exit(Reason),
+    /// An explicit `Kill`: the identity ends at once with `killed`, whatever
+    /// the process is doing (see `process::exit`, "Kill").
+    Kill,
+}
+
+/// The result of a [`drain`]: the verdict, and what the process will never
+/// see, for the caller to drop once it holds no borrow of the process and no
+/// lock.
+pub(crate) struct Drained {
+    pub(crate) verdict: Verdict,
+    pub(crate) discarded: Vec<Message>,
+}
+
 /// Moves everything in the slot's inbox to the private mailbox, acting on
-/// control signals in order. Returns the exit reason if a fatal signal was
-/// found (everything after it is discarded: the process never sees it), and
-/// the discarded messages, for the caller to drop once it holds no borrow of
-/// the process.
+/// control signals in order (SEMANTICS.md §1.4, in `signal::decision`).
+///
+/// A process that is not exiting: the first fatal signal decides its exit;
+/// the messages and signals behind it are discarded (it never sees them),
+/// except a `Kill`, which still ends the identity at once. A process that is
+/// already exiting (`exit_reason` set, or `unwinding`: its destructors run
+/// and may wait for replies) keeps receiving messages and `Down`s, ignores
+/// further exit signals, and acts only on a `Kill`.
 ///
 /// Runs on the thread that owns the process (the process itself, or its
 /// worker when the process holds no stack).
-pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local) -> (Result<(), Reason>, VecDeque<Message>) {
+pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding: bool) -> Drained {
+    let mut discarded = Vec::new();
     if !slot.inbox_pending.load(Ordering::Acquire) || drain_plain(slot, local) {
-        return (Ok(()), VecDeque::new());
+        return Drained { verdict: Verdict::Continue, discarded };
     }
     let mut shared = slot.shared.lock();
     // Every path below leaves the inbox empty.
@@ -105,20 +152,24 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local) -> (Resul
         // The signals were drained in between (only by this thread: it owns
         // the process), or this is a plain batch that arrived since.
         move_inbox(slot, &mut shared, local);
-        return (Ok(()), VecDeque::new());
+        return Drained { verdict: Verdict::Continue, discarded };
     }
     shared.controls = 0;
     slot.urgent.store(false, Ordering::Relaxed);
-    if local.exit_reason.is_some() {
-        // Already exiting: only the first fatal signal counts.
-        return (Ok(()), std::mem::take(&mut shared.inbox));
-    }
     let me = slot.pid(sched.node);
-    let trapping = slot.trap_exit.load(Ordering::Relaxed);
-    let mut fatal = None;
+    let exiting = unwinding || local.exit_reason.is_some();
+    // An exiting process does not trap: it is past handling signals.
+    let trapping = !exiting && slot.trap_exit.load(Ordering::Relaxed);
+    let mut verdict = Verdict::Continue;
+    // A fatal signal was found in this batch: what follows is not seen.
+    let mut cut = false;
     while let Some(msg) = shared.inbox.pop_front() {
         if !msg.is::<Control>() {
-            local.mailbox.push_back(msg);
+            if cut {
+                discarded.push(msg);
+            } else {
+                local.mailbox.push_back(msg);
+            }
             continue;
         }
         let control = *msg.downcast::<Control>().expect("checked above");
@@ -126,36 +177,47 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local) -> (Resul
             Control::Exit { from, reason, link } => {
                 // Unlinked before the signal arrived: row 1, dropped.
                 if link && shared.links.remove(&from).is_none() {
+                    discarded.push(Box::new(reason));
                     continue;
                 }
                 match exit_signal_outcome(me, from, reason, link, trapping) {
+                    SignalOutcome::Kill => verdict = Verdict::Kill,
                     SignalOutcome::Ignore => {}
-                    SignalOutcome::Message(m) => local.mailbox.push_back(Box::new(m)),
+                    SignalOutcome::Message(m) if !cut => local.mailbox.push_back(Box::new(m)),
+                    SignalOutcome::Message(m) => discarded.push(Box::new(m)),
+                    SignalOutcome::Die(r) if exiting || cut => discarded.push(Box::new(r)),
                     SignalOutcome::Die(r) => {
-                        fatal = Some(r);
-                        break;
+                        cut = true;
+                        decide(&mut shared, local, &mut verdict, r);
                     }
                 }
             }
             Control::Down { monitor, pid, reason } => {
-                if let Some((_, name)) = shared.monitors.remove(&monitor) {
+                if cut {
+                    discarded.push(Box::new(reason));
+                } else if let Some((_, name)) = shared.monitors.remove(&monitor) {
                     local.mailbox.push_back(Box::new(Down { monitor, pid, name, reason }));
                 }
             }
+            Control::Terminate(reason) if exiting || cut => discarded.push(Box::new(reason)),
             Control::Terminate(reason) => {
-                fatal = Some(reason);
-                break;
+                cut = true;
+                decide(&mut shared, local, &mut verdict, reason);
             }
         }
     }
     slot.mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
-    match fatal {
-        None => (Ok(()), VecDeque::new()),
-        Some(reason) => {
-            shared.alive = false;
-            local.exit_reason = Some(Box::new((reason.clone(), true)));
-            (Err(reason), std::mem::take(&mut shared.inbox))
-        }
+    Drained { verdict, discarded }
+}
+
+/// The first fatal signal of a process that was not exiting decides its
+/// exit reason (a `Kill` in the same batch still ends the identity at once,
+/// with this reason: see `Current::kill_identity`).
+fn decide(shared: &mut Shared, local: &mut Local, verdict: &mut Verdict, reason: Reason) {
+    shared.exiting = true;
+    local.exit_reason = Some(Box::new((reason.clone(), true)));
+    if !matches!(verdict, Verdict::Kill) {
+        *verdict = Verdict::Exit(reason);
     }
 }
 

@@ -6,8 +6,10 @@
 //! from them is kept across a switch — except the slot and the scheduler
 //! themselves, which are shared heap objects that outlive the process.
 
+use super::unwinding::suspend_mid_unwind;
 use super::{Local, Slot};
 use crate::pid::Pid;
+use crate::scheduler::placement::FLOATING;
 use crate::scheduler::{Scheduler, Suspend};
 use std::cell::Cell;
 use std::ptr;
@@ -78,18 +80,38 @@ impl Current {
         unsafe { self.slot().local() }
     }
 
-    /// Hands control back to the worker.
+    /// Hands control back to the worker. The process stays pinned to the
+    /// worker it runs on (unless it was spawned with free migration): only
+    /// that thread resumes it (see `scheduler::placement`).
+    #[inline]
     pub(crate) fn suspend(&self, why: Suspend) {
+        self.suspend_as(why, false)
+    }
+
+    /// [`Current::suspend`] at a safe point: the caller guarantees that the
+    /// stack holds only the runtime's own frames and `Send` data (a
+    /// behaviour's idle receive), so the process floats while suspended.
+    #[inline]
+    pub(crate) fn suspend_at_safe_point(&self, why: Suspend) {
+        self.suspend_as(why, true)
+    }
+
+    fn suspend_as(&self, why: Suspend, safe_point: bool) {
+        let unwinding = self.unwinding();
         // SAFETY: the process is running; the borrow ends before the switch.
-        let (yielder, base) = unsafe {
+        let (yielder, base, home) = unsafe {
             let local = self.local();
-            (local.yielder, local.stack_base)
+            let floats = (safe_point || local.free_migration) && !unwinding;
+            (local.yielder, local.stack_base, if floats { FLOATING } else { local.worker })
         };
+        self.slot().home.store(home, Ordering::Relaxed);
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
         self.slot().stack_used.store(base.saturating_sub(sp), Ordering::Relaxed);
+        let mid_unwind = suspend_mid_unwind(unwinding);
         // SAFETY: the yielder lives on this coroutine's stack for as long as
         // the coroutine runs, and we are that coroutine.
         unsafe { (*yielder).suspend(why) };
+        mid_unwind.resumed();
     }
 }

@@ -30,6 +30,7 @@ pub(crate) mod sets;
 pub(crate) mod spawn;
 pub(crate) mod table;
 pub(crate) mod trampoline;
+pub(crate) mod unwinding;
 
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
@@ -101,9 +102,15 @@ pub(crate) enum Control {
 
 /// The part of a slot other processes touch, under the slot's mutex.
 pub(crate) struct Shared {
-    /// False from the moment the process starts exiting. Messages, links and
-    /// monitors aimed at a process that is not alive are refused (`noproc`).
+    /// False once the process has ended (its exit procedure ran). Messages,
+    /// links and monitors aimed at a process that is not alive are refused
+    /// (`noproc`). A process that is exiting (unwinding, its destructors
+    /// running) is still alive: its cleanup code gets replies.
     pub(crate) alive: bool,
+    /// The process is exiting: its exit is decided and its destructors run
+    /// (or, after a `Kill`, it is a detached remnant). Shown by
+    /// `process_info` as `Status::Exiting`.
+    pub(crate) exiting: bool,
     /// Messages and control signals in arrival order, not yet seen by the
     /// process.
     pub(crate) inbox: VecDeque<Message>,
@@ -124,6 +131,7 @@ impl Shared {
     fn new() -> Self {
         Shared {
             alive: false,
+            exiting: false,
             inbox: VecDeque::new(),
             controls: 0,
             links: Default::default(),
@@ -141,6 +149,11 @@ pub(crate) struct Local {
     pub(crate) mailbox: VecDeque<Message>,
     /// Reductions left in the current slice.
     pub(crate) budget: u32,
+    /// The worker running the process (set by the worker before each resume).
+    pub(crate) worker: u32,
+    /// Spawned with the `unsafe` free-migration opt-in: floats at every
+    /// suspension (except while unwinding).
+    pub(crate) free_migration: bool,
     /// The coroutine's yielder, valid while the coroutine runs.
     pub(crate) yielder: *const corosensei::Yielder<(), Suspend>,
     /// High end of the stack the coroutine runs on (0 when it has none).
@@ -151,6 +164,9 @@ pub(crate) struct Local {
     /// `exit`): it is unwinding and will exit with this reason whatever its
     /// function does. The flag tells whether an exit signal decided it.
     pub(crate) exit_reason: Option<Box<(Reason, bool)>>,
+    /// A `Kill` ended the process's identity; what runs now is its detached
+    /// remnant finishing its unwind (see `process::exit`).
+    pub(crate) detached: bool,
     /// Set when the process, told by a `try_*` call that it must exit, is
     /// returning to its entry (the GenServer loop): destructors running on
     /// the way may still use the runtime, as during an unwind.
@@ -178,11 +194,14 @@ impl Local {
             body: Body::Empty,
             mailbox: VecDeque::new(),
             budget: 0,
+            worker: 0,
+            free_migration: false,
             yielder: std::ptr::null(),
             stack_base: 0,
             stack_size: 0,
             exit_reason: None,
             returning_to_exit: false,
+            detached: false,
             matching: false,
             mailbox_edits: 0,
             removed_while_matching: Vec::new(),
@@ -196,6 +215,12 @@ impl Local {
 pub(crate) struct Slot {
     pub(crate) index: u32,
     pub(crate) run: RunState,
+    /// The worker this process is pinned to, or `placement::FLOATING` (see
+    /// `scheduler::placement`). Written by the process when it suspends (and
+    /// by its worker when it exits); read by whoever queues it.
+    pub(crate) home: AtomicU32,
+    /// Unwinds in flight on the process's stack (see `process::unwinding`).
+    pub(crate) unwinding: AtomicU32,
     pub(crate) serial: AtomicU32,
     /// An exit signal is waiting in the inbox: the process must drain at its
     /// next runtime call (this is how a running process is killed).
@@ -222,9 +247,16 @@ pub(crate) struct Slot {
 
 // SAFETY: `local` is only accessed by the thread that owns the process (see
 // `Slot::local`), which the run-state protocol makes exclusive; everything
-// else is atomics or behind a mutex. The `Local` contents are `Send` except
-// the raw yielder pointer, which is only dereferenced by the process itself
-// while its coroutine runs.
+// else is atomics or behind a mutex. Two things in `Local` are not `Send`:
+// the raw yielder pointer, only dereferenced by the process itself while its
+// coroutine runs; and the coroutine. `corosensei::Coroutine` is deliberately
+// not `Send`, because its stack may hold thread-bound state (a thread-local
+// borrow, a `MutexGuard`). Handing the slot, and with it the coroutine, to
+// another thread is sound because a started coroutine is only ever resumed
+// on its home thread, except where its stack holds nothing thread-bound (a
+// safe point, or a caller who promised so through the `unsafe` free-migration
+// opt-in): see `scheduler::placement`. A coroutine that has not started, or
+// has finished, holds only its `Send` closure and a stack handle.
 unsafe impl Sync for Slot {}
 // SAFETY: as above; a slot moves between threads only as part of the table.
 unsafe impl Send for Slot {}
@@ -234,6 +266,8 @@ impl Slot {
         Slot {
             index,
             run: RunState::new(),
+            home: AtomicU32::new(crate::scheduler::placement::FLOATING),
+            unwinding: AtomicU32::new(0),
             serial: AtomicU32::new(0),
             urgent: AtomicBool::new(false),
             inbox_pending: AtomicBool::new(false),

@@ -32,6 +32,7 @@ pub struct SpawnOptions {
     pub(crate) link: bool,
     pub(crate) monitor: bool,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) free_migration: bool,
 }
 
 impl SpawnOptions {
@@ -72,6 +73,44 @@ impl SpawnOptions {
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Lets the process move to another worker thread at every suspension,
+    /// instead of staying pinned to the thread it started on (see the
+    /// runtime's architecture notes, "Placement"). A floating process is
+    /// rebalanced by work stealing and keeps running while its worker is held
+    /// by another process, at no other cost.
+    ///
+    /// # Safety
+    ///
+    /// Every runtime call that may suspend the process (`receive`, `sleep`,
+    /// `blocking`, `yield_now`, a call to a server, a send that spends the
+    /// slice...) may resume it on another OS thread. The caller promises
+    /// that at none of them the process's stack holds **thread-bound
+    /// state**: a borrow of a `thread_local!` value, a guard of a lock owned
+    /// by a thread (`std::sync::MutexGuard`, `StdoutLock`, any reentrant
+    /// lock), a `!Send` value shared with thread-local state (an `Rc` also
+    /// stored in a thread-local, a `rand::ThreadRng`), or anything else whose
+    /// correctness depends on the OS thread staying the same. Holding any of
+    /// these across a suspension of a freely migrating process is a data race,
+    /// i.e. undefined behaviour. While the process unwinds it is pinned
+    /// anyway (the runtime ensures that).
+    ///
+    /// ```
+    /// use ember_runtime::{receive, send, self_pid, spawn_opt, SpawnOptions};
+    /// ember_runtime::run(|| {
+    ///     let me = self_pid();
+    ///     // SAFETY: the process holds only plain `Send` data across its receive.
+    ///     let options = unsafe { SpawnOptions::new().free_migration() };
+    ///     let (pid, _) = spawn_opt(move || send(me, receive::<u32>() + 1), options);
+    ///     send(pid, 1u32);
+    ///     assert_eq!(receive::<u32>(), 2);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub unsafe fn free_migration(mut self) -> Self {
+        self.free_migration = true;
         self
     }
 }
@@ -218,6 +257,7 @@ pub(crate) fn spawn_entry(
     // Stack sizes are capped at 4 GiB - 1 (a u32 in the slot).
     local.stack_size = options.stack_size.unwrap_or(sched.config.stack_size).min(u32::MAX as usize) as u32;
     local.hibernated = false;
+    local.free_migration = options.free_migration;
     local.exit_reason = None;
     local.returning_to_exit = false;
     local.budget = 0;

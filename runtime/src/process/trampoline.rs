@@ -33,6 +33,7 @@ pub(crate) fn trampoline(entry: Entry) -> impl FnOnce(&corosensei::Yielder<(), S
         let result = panic::catch_unwind(AssertUnwindSafe(entry));
         // Re-read: the process may be on another thread by now.
         let cur = current();
+        cur.unwinds_done();
         let outcome = match result {
             Ok(Finish::Exit(reason)) => Outcome::Exit(reason, false),
             Ok(Finish::Hibernate(f)) => Outcome::Hibernate(f),

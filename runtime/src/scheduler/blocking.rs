@@ -184,12 +184,22 @@ where
     cur.check_signals();
     match result {
         Ok(r) => r,
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => {
+            cur.unwind_started();
+            panic::resume_unwind(payload)
+        }
     }
 }
 
+/// Waits until the pool thread is done with the frame. Exit signals are
+/// taken meanwhile — a `Kill` ends the process's identity at once — but the
+/// process cannot leave before `done`: its frame is lent to the pool thread.
+/// A fatal signal taken here is acted on once the closure has returned.
 fn wait_done(cur: &Current, done: &AtomicBool) {
     while !done.load(Ordering::Acquire) {
         cur.suspend(Suspend::Wait);
+        if cur.slot().urgent.load(Ordering::Acquire) {
+            let _recorded = cur.try_drain();
+        }
     }
 }

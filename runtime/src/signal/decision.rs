@@ -25,15 +25,22 @@ use crate::signal::Exit;
 /// a link signal for a link that is gone — is decided by the caller).
 #[derive(Debug, PartialEq)]
 pub(crate) enum SignalOutcome {
+    /// Dropped.
     Ignore,
+    /// Delivered as an [`Exit`] message (the receiver traps exits).
     Message(Exit),
+    /// The receiver exits with this reason.
     Die(Reason),
+    /// Row 2: an explicit `Kill`. The receiver exits with `Killed`, at once
+    /// and unconditionally: its identity ends even if it is already running
+    /// cleanup code (see `process::exit`, "Kill").
+    Kill,
 }
 
 pub(crate) fn exit_signal_outcome(me: Pid, from: Pid, reason: Reason, link: bool, trapping: bool) -> SignalOutcome {
     match reason {
         // Row 2: an explicit kill is untrappable and becomes `killed`.
-        Reason::Kill if !link => SignalOutcome::Die(Reason::Killed),
+        Reason::Kill if !link => SignalOutcome::Kill,
         // Rows 3–4: `exit(self(), normal)`.
         Reason::Normal if !link && from == me => {
             if trapping {

@@ -184,7 +184,19 @@ pub(crate) fn exit_signal(pid: Pid, reason: Reason) {
         match exit_signal_outcome(me, me, reason, false, trapping) {
             SignalOutcome::Ignore => {}
             SignalOutcome::Message(exit) => send_to_self(&cur, exit),
-            SignalOutcome::Die(reason) => die(&cur, reason, true),
+            // A process already dying (a destructor calling this) is not
+            // unwound a second time: that would abort the OS process.
+            SignalOutcome::Die(reason) => {
+                if !cur.unwinding() {
+                    die(&cur, reason, true)
+                }
+            }
+            SignalOutcome::Kill => {
+                cur.kill_identity();
+                if !cur.unwinding() {
+                    die(&cur, Reason::Killed, true)
+                }
+            }
         }
         return;
     }
