@@ -90,12 +90,11 @@ impl Current {
     /// process would be gone already), with that reason.
     pub(crate) fn kill_identity(&self) {
         // SAFETY: running process, short borrow.
+        if self.slot().detached.swap(true, Ordering::Relaxed) {
+            return;
+        }
         let (reason, on_exit) = unsafe {
             let local = self.local();
-            if local.detached {
-                return;
-            }
-            local.detached = true;
             let decided = local.exit_reason.get_or_insert_with(|| Box::new((Reason::Killed, true)));
             (decided.0.clone(), local.on_exit.take())
         };
@@ -186,7 +185,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
     // `Local` is live (the coroutine has finished). One short borrow.
     let (detached, on_exit, mailbox) = unsafe {
         let local = slot.local();
-        let detached = std::mem::take(&mut local.detached);
+        let detached = slot.detached.swap(false, Ordering::Relaxed);
         local.exit_reason = None;
         local.returning_to_exit = false;
         local.hibernated = false;

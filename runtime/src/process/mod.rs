@@ -83,7 +83,43 @@ pub(crate) enum Body {
     /// Not started yet (just spawned, or hibernated): no stack is held.
     Fresh(Entry),
     /// Started: suspended on its own stack.
-    Running(ProcessCoroutine),
+    Running(Suspended),
+}
+
+/// A started coroutine that is suspended: resumed by its worker, or
+/// abandoned at shutdown — never dropped. Dropping a suspended corosensei
+/// coroutine force-unwinds its stack on whatever thread drops it, outside
+/// the process (no `CURRENT`, possibly not its home thread, with the
+/// trampoline's `catch_unwind` in the way); the runtime never does that, and
+/// this guard turns a bug that would into an abort with a message.
+pub(crate) struct Suspended(std::mem::ManuallyDrop<ProcessCoroutine>);
+
+impl Suspended {
+    pub(crate) fn new(co: ProcessCoroutine) -> Self {
+        Suspended(std::mem::ManuallyDrop::new(co))
+    }
+
+    /// The coroutine, to resume it.
+    pub(crate) fn resume_it(self) -> ProcessCoroutine {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again (ManuallyDrop), so
+        // the coroutine is moved out exactly once.
+        unsafe { std::mem::ManuallyDrop::take(&mut this.0) }
+    }
+
+    /// Gives the process up without running the rest of its stack: the
+    /// coroutine and its stack are leaked (never reused: a blocking call's
+    /// frame may still be written by a pool thread).
+    pub(crate) fn abandon(self) {
+        std::mem::forget(self.resume_it());
+    }
+}
+
+impl Drop for Suspended {
+    fn drop(&mut self) {
+        eprintln!("[ember] internal error: a suspended process was dropped instead of resumed or abandoned");
+        std::process::abort();
+    }
 }
 
 /// A signal that is not a plain message. Control signals travel through the
@@ -164,9 +200,6 @@ pub(crate) struct Local {
     /// `exit`): it is unwinding and will exit with this reason whatever its
     /// function does. The flag tells whether an exit signal decided it.
     pub(crate) exit_reason: Option<Box<(Reason, bool)>>,
-    /// A `Kill` ended the process's identity; what runs now is its detached
-    /// remnant finishing its unwind (see `process::exit`).
-    pub(crate) detached: bool,
     /// Set when the process, told by a `try_*` call that it must exit, is
     /// returning to its entry (the GenServer loop): destructors running on
     /// the way may still use the runtime, as during an unwind.
@@ -201,7 +234,6 @@ impl Local {
             stack_size: 0,
             exit_reason: None,
             returning_to_exit: false,
-            detached: false,
             matching: false,
             mailbox_edits: 0,
             removed_while_matching: Vec::new(),
@@ -221,6 +253,10 @@ pub(crate) struct Slot {
     pub(crate) home: AtomicU32,
     /// Unwinds in flight on the process's stack (see `process::unwinding`).
     pub(crate) unwinding: AtomicU32,
+    /// A `Kill` ended the process's identity; what runs now is its detached
+    /// remnant finishing its unwind, under the next serial (see
+    /// `process::exit`). Written by the process's owner only.
+    pub(crate) detached: AtomicBool,
     pub(crate) serial: AtomicU32,
     /// An exit signal is waiting in the inbox: the process must drain at its
     /// next runtime call (this is how a running process is killed).
@@ -268,6 +304,7 @@ impl Slot {
             run: RunState::new(),
             home: AtomicU32::new(crate::scheduler::placement::FLOATING),
             unwinding: AtomicU32::new(0),
+            detached: AtomicBool::new(false),
             serial: AtomicU32::new(0),
             urgent: AtomicBool::new(false),
             inbox_pending: AtomicBool::new(false),

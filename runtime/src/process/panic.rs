@@ -97,6 +97,11 @@ fn report_nested(slot: &Slot, info: &panic::PanicHookInfo<'_>, location: Option<
         .unwrap_or_else(|| crate::reason::NON_STRING_PAYLOAD.to_string());
     let at = location.map_or_else(|| "an unknown location".to_string(), |l| l.to_string());
     let pid = match crate::process::current::try_current() {
+        Some(cur) if slot.detached.load(Ordering::Relaxed) => {
+            let remnant = cur.pid();
+            let killed = crate::pid::Pid::new(remnant.node, remnant.index, remnant.serial.wrapping_sub(1));
+            format!("{remnant} (the remnant of {killed}, killed)")
+        }
         Some(cur) => cur.pid().to_string(),
         None => format!("in slot {}", slot.index),
     };

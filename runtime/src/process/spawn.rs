@@ -122,6 +122,14 @@ pub enum SpawnError {
     SystemLimit,
     /// The runtime is shutting down.
     ShuttingDown,
+    /// [`SpawnOptions::stack_size`] asked for more than the largest stack
+    /// the runtime supports.
+    StackTooLarge {
+        /// The usable bytes asked for.
+        requested: usize,
+        /// The largest usable stack, in bytes.
+        max: usize,
+    },
 }
 
 impl fmt::Display for SpawnError {
@@ -129,6 +137,11 @@ impl fmt::Display for SpawnError {
         match self {
             SpawnError::SystemLimit => f.write_str("system_limit: the process table is full"),
             SpawnError::ShuttingDown => f.write_str("the runtime is shutting down"),
+            SpawnError::StackTooLarge { requested, max } => write!(
+                f,
+                "a process stack of {requested} bytes was asked for (SpawnOptions::stack_size), but the largest \
+                 supported is {max} bytes"
+            ),
         }
     }
 }
@@ -244,6 +257,10 @@ pub(crate) fn spawn_entry(
     options: &SpawnOptions,
     on_exit: Option<ExitHook>,
 ) -> Result<(Pid, Option<Ref>), SpawnError> {
+    let stack_size = options.stack_size.unwrap_or(sched.config.stack_size);
+    if stack_size > crate::stack::MAX_STACK {
+        return Err(SpawnError::StackTooLarge { requested: stack_size, max: crate::stack::MAX_STACK });
+    }
     let index = match WorkerLocal::current_of(sched) {
         Some(worker) => worker.take_slot().ok_or(SpawnError::SystemLimit)?,
         None => sched.table.take_one().map_err(|_| SpawnError::SystemLimit)?,
@@ -254,8 +271,8 @@ pub(crate) fn spawn_entry(
     // wakers only act on IDLE/RUNNING states).
     let local = unsafe { slot.local() };
     local.body = Body::Fresh(entry);
-    // Stack sizes are capped at 4 GiB - 1 (a u32 in the slot).
-    local.stack_size = options.stack_size.unwrap_or(sched.config.stack_size).min(u32::MAX as usize) as u32;
+    // Checked above: at most `MAX_STACK` (1 GiB), so it fits the slot's u32.
+    local.stack_size = stack_size as u32;
     local.hibernated = false;
     local.free_migration = options.free_migration;
     local.exit_reason = None;

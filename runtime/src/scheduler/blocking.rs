@@ -74,18 +74,14 @@ impl BlockingPool {
         }
     }
 
-    /// Stops accepting work once the queue drains and joins every thread.
-    pub(crate) fn shutdown(&self) {
-        let handles = {
-            let (lock, cond) = &*self.state;
-            let mut state = lock.lock();
-            state.shutdown = true;
-            cond.notify_all();
-            std::mem::take(&mut state.handles)
-        };
-        for h in handles {
-            let _ = h.join();
-        }
+    /// Stops accepting work once the queue drains; returns the threads, for
+    /// the caller to join.
+    pub(crate) fn shutdown(&self) -> Vec<JoinHandle<()>> {
+        let (lock, cond) = &*self.state;
+        let mut state = lock.lock();
+        state.shutdown = true;
+        cond.notify_all();
+        std::mem::take(&mut state.handles)
     }
 
     pub(crate) fn threads(&self) -> usize {

@@ -46,6 +46,7 @@ pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod pinned;
 pub(crate) mod placement;
+pub(crate) mod shutdown;
 pub(crate) mod state;
 pub(crate) mod sysmon;
 pub(crate) mod worker;
@@ -86,6 +87,8 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) thread_name: String,
+    /// How long shutdown waits for processes before it abandons them.
+    pub(crate) shutdown_timeout: Duration,
     /// Spare workers the system monitor may start beyond `workers`.
     pub(crate) max_spare_workers: usize,
     /// How long a worker may run one process before the monitor counts it
@@ -168,6 +171,9 @@ pub(crate) struct Scheduler {
     pub(crate) start: Instant,
     /// Set once the runtime kills everything that is left.
     pub(crate) shutting_down: AtomicBool,
+    /// Set when shutdown gives up waiting: suspended processes are abandoned
+    /// instead of resumed (see `shutdown`).
+    pub(crate) abandoning: AtomicBool,
     /// Set once every process has exited: workers leave their loops.
     pub(crate) stop: AtomicBool,
     /// Signalled when the last live process exits during shutdown.
@@ -212,6 +218,7 @@ impl Scheduler {
             blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
             start,
             shutting_down: AtomicBool::new(false),
+            abandoning: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             exited: (Mutex::new(()), Condvar::new()),
             sysmon: sysmon::Monitor::new(),

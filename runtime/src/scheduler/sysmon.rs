@@ -212,17 +212,9 @@ impl Monitor {
         Ok(())
     }
 
-    /// Joins every thread (after `stop` is set and everyone is unparked).
-    pub(crate) fn join_all(&self) {
-        loop {
-            let handles = std::mem::take(&mut self.threads.lock().handles);
-            if handles.is_empty() {
-                return;
-            }
-            for h in handles {
-                let _ = h.join();
-            }
-        }
+    /// The handles of every thread started so far (for shutdown).
+    pub(crate) fn take_handles(&self) -> Vec<JoinHandle<()>> {
+        std::mem::take(&mut self.threads.lock().handles)
     }
 
     /// Wakes the monitor (shutdown).
@@ -310,7 +302,9 @@ fn run_monitor(sched: &Arc<Scheduler>) {
                 queue.fire(sched, now);
             }
         }
-        ensure_workers(sched);
+        if !sched.stop.load(Ordering::Acquire) {
+            ensure_workers(sched);
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use crate::mailbox::drain::{drain, Verdict};
 use crate::process::current::CURRENT;
 use crate::process::exit::{drop_on_worker, terminate};
 use crate::process::trampoline::trampoline;
-use crate::process::{Body, Entry, Outcome, ProcessCoroutine, Slot};
+use crate::process::{Body, Entry, Outcome, ProcessCoroutine, Slot, Suspended};
 use crate::reason::Reason;
 use crate::stack::{PooledStack, StackCache, StackError};
 use corosensei::stack::Stack;
@@ -427,7 +427,11 @@ impl WorkerLocal {
         // ends before `start` takes its own.
         let body = unsafe { std::mem::take(&mut slot.local().body) };
         let mut co = match body {
-            Body::Running(co) => co,
+            Body::Running(suspended) if sched.abandoning.load(Ordering::Relaxed) => {
+                self.abandon(slot, suspended, home == self.index as u32);
+                return;
+            }
+            Body::Running(suspended) => suspended.resume_it(),
             Body::Fresh(entry) => match self.start(slot, entry) {
                 Some(co) => co,
                 None => return,
@@ -453,7 +457,7 @@ impl WorkerLocal {
                 self.count_pinned(pinned_before, pinned_now);
                 // SAFETY: the coroutine is suspended; we own the process
                 // again. Short borrow.
-                unsafe { slot.local().body = Body::Running(co) };
+                unsafe { slot.local().body = Body::Running(Suspended::new(co)) };
                 match why {
                     Suspend::Wait => {
                         if slot.run.suspend() {
@@ -485,6 +489,22 @@ impl WorkerLocal {
                 }
             }
         }
+    }
+
+    /// Shutdown gave up waiting for this process (see `shutdown`): end it
+    /// without resuming it.
+    fn abandon(&self, slot: &Slot, suspended: Suspended, was_pinned_here: bool) {
+        self.count_pinned(was_pinned_here, false);
+        suspended.abandon();
+        eprintln!(
+            "[ember] shutdown abandoned process {}: it was still suspended in its destructors; the rest of them do \
+             not run and its stack is leaked",
+            slot.pid(self.sched.node)
+        );
+        // SAFETY: we own the process (it is RUNNING for us); short borrow.
+        unsafe { slot.local().stack_base = 0 };
+        slot.stack_used.store(0, Ordering::Relaxed);
+        terminate(&self.sched, slot, Reason::Killed, true);
     }
 
     /// Keeps `pinned_live` exact across one run: the process was pinned here
