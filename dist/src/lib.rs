@@ -6,7 +6,7 @@
 //! * [`Term`] and the external term format ([`etf`]), with a decoder that is
 //!   safe on hostile input;
 //! * [`to_term`] / [`from_term`]: serde between Rust types and terms, with the
-//!   mapping documented in [`serde`](mod@crate::serde);
+//!   mapping documented in [`serde_term`];
 //! * an EPMD client ([`epmd`]): register a node name, look a peer up;
 //! * the version 6 handshake with cookie authentication ([`handshake`]), both
 //!   as the side that connects and the side that accepts;
@@ -26,8 +26,10 @@ pub mod epmd;
 pub mod etf;
 pub mod flags;
 pub mod handshake;
+pub mod serde_term;
 pub mod term;
 
 pub use cookie::Cookie;
 pub use flags::DistFlags;
+pub use serde_term::{from_term, to_term};
 pub use term::{Atom, BitString, Closure, Fun, Map, Pid, Port, Reference, Term};

@@ -164,12 +164,55 @@ impl<'a> Decoder<'a> {
         Ok(n)
     }
 
+    /// The recursive step. Only containers recurse; every other tag is
+    /// decoded out of line in [`Decoder::leaf`], which keeps this frame —
+    /// paid once per nesting level — small.
     fn decode(&mut self, depth: usize) -> Result<Term, DecodeError> {
         if depth > self.limits.max_depth {
             return Err(DecodeError::TooDeep { limit: self.limits.max_depth });
         }
         let at = self.offset();
         let tag = self.u8()?;
+        match tag {
+            tag::SMALL_TUPLE => {
+                let n = u64::from(self.u8()?);
+                Ok(Term::Tuple(self.elements(n, depth)?))
+            }
+            tag::LARGE_TUPLE => {
+                let n = u64::from(self.u32()?);
+                Ok(Term::Tuple(self.elements(n, depth)?))
+            }
+            tag::LIST => {
+                let n = u64::from(self.u32()?);
+                // n elements and a tail, each at least one byte.
+                let head = self.elements_min(n, depth, 1, 1)?;
+                let tail = self.decode(depth + 1)?;
+                Ok(Term::improper_list(head, tail))
+            }
+            tag::MAP => self.map(at, depth),
+            tag::NEW_FUN => Ok(Term::Fun(Fun::Closure(Box::new(self.closure(at, depth)?)))),
+            _ => self.leaf(tag, at),
+        }
+    }
+
+    #[inline(never)]
+    fn map(&mut self, at: usize, depth: usize) -> Result<Term, DecodeError> {
+        let n = u64::from(self.u32()?);
+        let n = self.count(n, 2, "map")?;
+        self.count(n as u64, 0, "map")?; // keys and values both count
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = self.decode(depth + 1)?;
+            let v = self.decode(depth + 1)?;
+            entries.push((k, v));
+        }
+        let map = Map::from_entries(entries).ok_or(DecodeError::Invalid { what: "duplicate map key", offset: at })?;
+        Ok(Term::Map(map))
+    }
+
+    /// Every tag that holds no nested term.
+    #[inline(never)]
+    fn leaf(&mut self, tag: u8, at: usize) -> Result<Term, DecodeError> {
         Ok(match tag {
             tag::SMALL_INTEGER => Term::Int(i64::from(self.u8()?)),
             tag::INTEGER => Term::Int(i64::from(i32::from_be_bytes(self.array()?))),
@@ -194,40 +237,11 @@ impl<'a> Decoder<'a> {
             tag::ATOM_UTF8 | tag::SMALL_ATOM_UTF8 | tag::ATOM | tag::SMALL_ATOM | tag::ATOM_CACHE_REF => {
                 Term::Atom(self.atom_with_tag(tag)?)
             }
-            tag::SMALL_TUPLE => {
-                let n = u64::from(self.u8()?);
-                Term::Tuple(self.elements(n, depth)?)
-            }
-            tag::LARGE_TUPLE => {
-                let n = u64::from(self.u32()?);
-                Term::Tuple(self.elements(n, depth)?)
-            }
             tag::NIL => Term::nil(),
             tag::STRING => {
                 let n = usize::from(self.u16()?);
                 let n = self.count(n as u64, 1, "string")?;
                 Term::List(self.bytes(n)?.iter().map(|&b| Term::Int(i64::from(b))).collect())
-            }
-            tag::LIST => {
-                let n = u64::from(self.u32()?);
-                // n elements and a tail, each at least one byte.
-                let head = self.elements_min(n, depth, 1, 1)?;
-                let tail = self.decode(depth + 1)?;
-                Term::improper_list(head, tail)
-            }
-            tag::MAP => {
-                let n = u64::from(self.u32()?);
-                let n = self.count(n, 2, "map")?;
-                self.count(n as u64, 0, "map")?; // keys and values both count
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let k = self.decode(depth + 1)?;
-                    let v = self.decode(depth + 1)?;
-                    entries.push((k, v));
-                }
-                Term::Map(
-                    Map::from_entries(entries).ok_or(DecodeError::Invalid { what: "duplicate map key", offset: at })?,
-                )
             }
             tag::BINARY => {
                 let n = self.u32()? as usize;
@@ -243,9 +257,9 @@ impl<'a> Decoder<'a> {
                     _ => Term::BitString(BitString::new(bytes, bits).ok_or_else(|| self.invalid("bit count"))?),
                 }
             }
-            tag::NEW_PID | tag::PID => Term::Pid(self.pid_with_tag(tag, depth)?),
+            tag::NEW_PID | tag::PID => Term::Pid(self.pid_with_tag(tag)?),
             tag::V4_PORT | tag::NEW_PORT | tag::PORT => {
-                let node = self.node(depth)?;
+                let node = self.atom()?;
                 let id = if tag == tag::V4_PORT { self.u64()? } else { u64::from(self.u32()?) };
                 let creation = self.creation(tag == tag::PORT)?;
                 Term::Port(Port { node, id, creation })
@@ -255,27 +269,26 @@ impl<'a> Decoder<'a> {
                 if len == 0 || len > 5 {
                     return Err(DecodeError::TooLarge { what: "reference id words", size: len as u64, limit: 5 });
                 }
-                let node = self.node(depth)?;
+                let node = self.atom()?;
                 let creation = self.creation(tag == tag::NEW_REFERENCE)?;
                 let id = (0..len).map(|_| self.u32()).collect::<Result<_, _>>()?;
                 Term::Ref(Reference { node, creation, id })
             }
             tag::REFERENCE => {
-                let node = self.node(depth)?;
+                let node = self.atom()?;
                 let id = vec![self.u32()?];
                 let creation = self.creation(true)?;
                 Term::Ref(Reference { node, creation, id })
             }
             tag::EXPORT => {
-                let module = self.atom(depth)?;
-                let function = self.atom(depth)?;
-                let arity = match self.decode(depth + 1)? {
-                    Term::Int(a @ 0..=255) => a as u8,
+                let module = self.atom()?;
+                let function = self.atom()?;
+                let arity = match (self.u8()?, self.u8()?) {
+                    (tag::SMALL_INTEGER, a) => a,
                     _ => return Err(self.invalid("export arity")),
                 };
                 Term::Fun(Fun::Export { module, function, arity })
             }
-            tag::NEW_FUN => Term::Fun(Fun::Closure(Box::new(self.closure(at, depth)?))),
             _ => return Err(DecodeError::UnknownTag { tag, offset: at }),
         })
     }
@@ -286,6 +299,7 @@ impl<'a> Decoder<'a> {
 
     /// `n` terms, each at least `min` bytes, with `after` more bytes needed
     /// once they are read.
+    #[inline(never)]
     fn elements_min(&mut self, n: u64, depth: usize, min: u64, after: u64) -> Result<Vec<Term>, DecodeError> {
         if n.saturating_mul(min).saturating_add(after) > self.remaining() as u64 {
             return Err(DecodeError::Truncated { offset: self.offset() });
@@ -313,8 +327,7 @@ impl<'a> Decoder<'a> {
         Ok(Term::integer(BigInt::from_bytes_le(sign, digits)))
     }
 
-    fn atom(&mut self, depth: usize) -> Result<Atom, DecodeError> {
-        let _ = depth;
+    fn atom(&mut self) -> Result<Atom, DecodeError> {
         let tag = self.u8()?;
         match tag {
             tag::ATOM_UTF8 | tag::SMALL_ATOM_UTF8 | tag::ATOM | tag::SMALL_ATOM | tag::ATOM_CACHE_REF => {
@@ -356,10 +369,6 @@ impl<'a> Decoder<'a> {
         Ok(Atom::new(&name))
     }
 
-    fn node(&mut self, depth: usize) -> Result<Atom, DecodeError> {
-        self.atom(depth)
-    }
-
     fn creation(&mut self, small: bool) -> Result<u32, DecodeError> {
         if small {
             Ok(u32::from(self.u8()?))
@@ -368,14 +377,15 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn pid_with_tag(&mut self, tag: u8, depth: usize) -> Result<Pid, DecodeError> {
-        let node = self.node(depth)?;
+    fn pid_with_tag(&mut self, tag: u8) -> Result<Pid, DecodeError> {
+        let node = self.atom()?;
         let id = self.u32()?;
         let serial = self.u32()?;
         let creation = self.creation(tag == tag::PID)?;
         Ok(Pid { node, id, serial, creation })
     }
 
+    #[inline(never)]
     fn closure(&mut self, at: usize, depth: usize) -> Result<Closure, DecodeError> {
         let start = self.pos;
         let size = self.u32()? as usize;
@@ -387,7 +397,7 @@ impl<'a> Decoder<'a> {
         let uniq = self.array::<16>()?;
         let index = self.u32()?;
         let num_free = u64::from(self.u32()?);
-        let module = self.atom(depth)?;
+        let module = self.atom()?;
         let old_index = self.decode(depth + 1)?;
         let old_uniq = self.decode(depth + 1)?;
         if !matches!(old_index, Term::Int(_)) || !matches!(old_uniq, Term::Int(_)) {
@@ -397,7 +407,7 @@ impl<'a> Decoder<'a> {
         if pid_tag != tag::NEW_PID && pid_tag != tag::PID {
             return Err(self.invalid("fun pid"));
         }
-        let pid = self.pid_with_tag(pid_tag, depth)?;
+        let pid = self.pid_with_tag(pid_tag)?;
         let free_vars = self.elements(num_free, depth)?;
         if self.pos - start != size {
             return Err(DecodeError::Invalid { what: "fun size", offset: at });

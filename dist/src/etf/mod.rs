@@ -43,12 +43,15 @@ pub const VERSION: u8 = 131;
 /// ```
 /// use ember_dist::{etf, Term};
 /// let limits = etf::DecodeLimits { max_depth: 1, ..Default::default() };
-/// let nested = etf::encode(&Term::tuple(vec![Term::tuple(vec![])])).unwrap();
+/// let nested = etf::encode(&Term::tuple(vec![Term::tuple(vec![Term::tuple(vec![])])])).unwrap(); // {{{}}}
 /// assert!(matches!(etf::decode_with(&nested, &limits), Err(etf::DecodeError::TooDeep { limit: 1 })));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeLimits {
-    /// Deepest nesting of tuples, lists, maps and funs (default 256).
+    /// Deepest nesting of tuples, lists, maps and funs (default 128). The
+    /// decoder recurses: at this bound it takes up to ~128 KiB of stack in a
+    /// release build, so decode on a thread or process with at least 256 KiB
+    /// (or lower the bound).
     pub max_depth: usize,
     /// Most terms in one value, counting every element (default 4 Mi).
     pub max_terms: usize,
@@ -63,7 +66,7 @@ pub struct DecodeLimits {
 impl Default for DecodeLimits {
     fn default() -> DecodeLimits {
         DecodeLimits {
-            max_depth: 256,
+            max_depth: 128,
             max_terms: 4 << 20,
             max_atoms: 1 << 20,
             max_bignum_bytes: 64 << 10,
@@ -150,7 +153,8 @@ pub enum EncodeError {
 }
 
 /// The deepest term [`encode`] writes (it recurses; this keeps it within a
-/// process stack). The decoder's default bound is the same.
+/// process stack; a release build needs ~64 KiB at this depth). Twice the
+/// decoder's default bound, so anything decoded can be sent on.
 pub const MAX_ENCODE_DEPTH: usize = 256;
 
 impl fmt::Display for EncodeError {

@@ -1,7 +1,7 @@
 //! Terms printed in Erlang syntax, as `io:format("~w", [T])` would.
 //!
 //! The one departure: a pid, port or reference prints its node's *name*
-//! (`<'a@h'.83.0>`), where the BEAM prints a number local to the printing
+//! (`<a@h.83.0>`), where the BEAM prints a number local to the printing
 //! node (`<9842.83.0>`); without a node table there is no such number.
 
 use super::{Atom, BitString, Closure, Fun, Pid, Port, Reference, Term};

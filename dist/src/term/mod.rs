@@ -276,7 +276,8 @@ impl From<Map> for Term {
 /// ```
 /// let a = ember_dist::Atom::new("ember@localhost");
 /// assert_eq!(a.as_str(), "ember@localhost");
-/// assert_eq!(a.to_string(), "'ember@localhost'");
+/// assert_eq!(a.to_string(), "ember@localhost"); // @ needs no quotes
+/// assert_eq!(ember_dist::Atom::new("Hi there").to_string(), "'Hi there'");
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Atom(Arc<str>);
@@ -502,7 +503,7 @@ impl FromIterator<(Term, Term)> for Map {
 /// ```
 /// use ember_dist::{Atom, Pid};
 /// let p = Pid { node: Atom::new("a@h"), id: 83, serial: 0, creation: 1 };
-/// assert_eq!(p.to_string(), "<'a@h'.83.0>");
+/// assert_eq!(p.to_string(), "<a@h.83.0>");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pid {
@@ -522,7 +523,7 @@ pub struct Pid {
 /// ```
 /// use ember_dist::{Atom, Reference};
 /// let r = Reference { node: Atom::new("a@h"), creation: 1, id: vec![1, 2, 3] };
-/// assert_eq!(r.to_string(), "#Ref<'a@h'.3.2.1>");
+/// assert_eq!(r.to_string(), "#Ref<a@h.3.2.1>");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reference {
@@ -538,7 +539,7 @@ pub struct Reference {
 ///
 /// ```
 /// use ember_dist::{Atom, Port};
-/// assert_eq!(Port { node: Atom::new("a@h"), id: 5, creation: 1 }.to_string(), "#Port<'a@h'.5>");
+/// assert_eq!(Port { node: Atom::new("a@h"), id: 5, creation: 1 }.to_string(), "#Port<a@h.5>");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Port {
