@@ -78,6 +78,12 @@ impl Default for Limits {
 }
 
 /// What [`Reader::read`] got.
+///
+/// ```
+/// use ember_dist::connection::{Incoming, Limits, Reader};
+/// let mut r = Reader::new(&[0u8, 0, 0, 0][..], Limits::default());
+/// assert!(matches!(r.read(), Ok(Incoming::Tick)));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
     /// An empty frame: the peer is alive.
@@ -88,6 +94,13 @@ pub enum Incoming {
 
 /// Why a connection failed. The connection is unusable after any of these:
 /// the owner closes it and reports the error.
+///
+/// ```
+/// use ember_dist::connection::{ConnectionError, Limits, Reader};
+/// // A 4 GiB frame length is refused before anything is allocated.
+/// let mut r = Reader::new(&[255u8, 255, 255, 255][..], Limits::default());
+/// assert!(matches!(r.read(), Err(ConnectionError::FrameTooLarge { .. })));
+/// ```
 #[derive(Debug)]
 pub enum ConnectionError {
     /// A socket error, including the peer closing.
@@ -154,6 +167,14 @@ struct Partial {
 }
 
 /// The receiving half of a connection.
+///
+/// ```
+/// use ember_dist::connection::{Limits, Reader};
+/// use std::net::TcpStream;
+/// fn reader_for(stream: &TcpStream) -> std::io::Result<Reader<TcpStream>> {
+///     Ok(Reader::new(stream.try_clone()?, Limits::default()))
+/// }
+/// ```
 pub struct Reader<R> {
     inner: R,
     limits: Limits,
@@ -369,6 +390,15 @@ fn fragment_ids(b: &[u8]) -> Result<(u64, u64, &[u8]), ConnectionError> {
 }
 
 /// The sending half of a connection.
+///
+/// ```
+/// use ember_dist::connection::{Limits, Writer};
+/// # let session = ember_dist::handshake::Session {
+/// #     local_name: "a@h".into(), local_creation: 1, peer_name: "b@h".into(),
+/// #     peer_creation: 2, peer_flags: ember_dist::DistFlags::DEFAULT, flags: ember_dist::DistFlags::DEFAULT };
+/// let w = Writer::new(Vec::new(), &session, &Limits::default());
+/// assert!(w.get_ref().is_empty());
+/// ```
 pub struct Writer<W> {
     inner: W,
     flags: DistFlags,
@@ -400,11 +430,29 @@ impl<W: Write> Writer<W> {
     }
 
     /// The stream written to.
+    ///
+    /// ```
+    /// use ember_dist::connection::{Limits, Writer};
+    /// # let session = ember_dist::handshake::Session {
+    /// #     local_name: "a@h".into(), local_creation: 1, peer_name: "b@h".into(),
+    /// #     peer_creation: 2, peer_flags: ember_dist::DistFlags::DEFAULT, flags: ember_dist::DistFlags::DEFAULT };
+    /// assert!(Writer::new(Vec::new(), &session, &Limits::default()).get_ref().is_empty());
+    /// ```
     pub fn get_ref(&self) -> &W {
         &self.inner
     }
 
     /// Sends a tick (an empty frame).
+    ///
+    /// ```
+    /// use ember_dist::connection::{Limits, Writer};
+    /// # let session = ember_dist::handshake::Session {
+    /// #     local_name: "a@h".into(), local_creation: 1, peer_name: "b@h".into(),
+    /// #     peer_creation: 2, peer_flags: ember_dist::DistFlags::DEFAULT, flags: ember_dist::DistFlags::DEFAULT };
+    /// let mut w = Writer::new(Vec::new(), &session, &Limits::default());
+    /// w.tick().unwrap();
+    /// assert_eq!(w.get_ref(), &[0, 0, 0, 0]);
+    /// ```
     pub fn tick(&mut self) -> Result<(), ConnectionError> {
         self.inner.write_all(&[0; 4])?;
         self.inner.flush()?;
@@ -413,6 +461,20 @@ impl<W: Write> Writer<W> {
 
     /// Sends one control message, in fragments when it is long and the peer
     /// accepts them. Nothing is written if the message does not encode.
+    ///
+    /// ```
+    /// use ember_dist::connection::{Incoming, Limits, Reader, Writer};
+    /// use ember_dist::{control::Control, Atom, Pid, Term};
+    /// # let session = ember_dist::handshake::Session {
+    /// #     local_name: "a@h".into(), local_creation: 1, peer_name: "b@h".into(),
+    /// #     peer_creation: 2, peer_flags: ember_dist::DistFlags::DEFAULT, flags: ember_dist::DistFlags::DEFAULT };
+    /// let to = Pid { node: Atom::new("b@h"), id: 1, serial: 0, creation: 2 };
+    /// let msg = Control::Send { from: None, to, message: Term::atom("hi") };
+    /// let mut w = Writer::new(Vec::new(), &session, &Limits::default());
+    /// w.send(&msg).unwrap();
+    /// let mut r = Reader::new(&w.get_ref()[..], Limits::default());
+    /// assert_eq!(r.read().unwrap(), Incoming::Message(msg));
+    /// ```
     pub fn send(&mut self, message: &Control) -> Result<(), ConnectionError> {
         let (control, payload) = message.to_wire(self.flags);
         let headers = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
@@ -512,26 +574,68 @@ pub struct TickTimer {
 
 impl TickTimer {
     /// A timer for `ticktime`, with everything last seen at `now`.
+    ///
+    /// ```
+    /// use ember_dist::connection::TickTimer;
+    /// use std::time::{Duration, Instant};
+    /// let now = Instant::now();
+    /// let mut t = TickTimer::new(Duration::from_secs(60), now);
+    /// assert!(!t.should_tick(now));
+    /// ```
     pub fn new(ticktime: Duration, now: Instant) -> TickTimer {
         TickTimer { ticktime, last_sent: now, last_heard: now }
     }
 
     /// Records that we sent something (a message or a tick) at `now`.
+    ///
+    /// ```
+    /// use ember_dist::connection::TickTimer;
+    /// use std::time::{Duration, Instant};
+    /// let now = Instant::now();
+    /// let mut t = TickTimer::new(Duration::from_secs(60), now);
+    /// t.sent(now + Duration::from_secs(14));
+    /// assert!(!t.should_tick(now + Duration::from_secs(20)));
+    /// ```
     pub fn sent(&mut self, now: Instant) {
         self.last_sent = now;
     }
 
     /// Records that the peer sent something at `now`.
+    ///
+    /// ```
+    /// use ember_dist::connection::TickTimer;
+    /// use std::time::{Duration, Instant};
+    /// let now = Instant::now();
+    /// let mut t = TickTimer::new(Duration::from_secs(60), now);
+    /// t.heard(now + Duration::from_secs(50));
+    /// assert!(!t.peer_silent(now + Duration::from_secs(100)));
+    /// ```
     pub fn heard(&mut self, now: Instant) {
         self.last_heard = now;
     }
 
     /// Whether a tick is due: nothing sent for a quarter of the tick time.
+    ///
+    /// ```
+    /// use ember_dist::connection::TickTimer;
+    /// use std::time::{Duration, Instant};
+    /// let now = Instant::now();
+    /// let mut t = TickTimer::new(Duration::from_secs(60), now);
+    /// assert!(t.should_tick(now + Duration::from_secs(15)));
+    /// ```
     pub fn should_tick(&self, now: Instant) -> bool {
         now.saturating_duration_since(self.last_sent) >= self.ticktime / 4
     }
 
     /// Whether the peer has been silent for the whole tick time.
+    ///
+    /// ```
+    /// use ember_dist::connection::TickTimer;
+    /// use std::time::{Duration, Instant};
+    /// let now = Instant::now();
+    /// let mut t = TickTimer::new(Duration::from_secs(60), now);
+    /// assert!(t.peer_silent(now + Duration::from_secs(60)));
+    /// ```
     pub fn peer_silent(&self, now: Instant) -> bool {
         now.saturating_duration_since(self.last_heard) >= self.ticktime
     }

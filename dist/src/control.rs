@@ -14,6 +14,12 @@ use crate::term::{Atom, Pid, Reference, Term};
 use std::fmt;
 
 /// A process to monitor: by pid, or by registered name on the peer node.
+///
+/// ```
+/// use ember_dist::{control::ProcessRef, Atom};
+/// let by_name = ProcessRef::Name(Atom::new("counter"));
+/// assert!(matches!(by_name, ProcessRef::Name(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProcessRef {
     /// A process identifier.
@@ -32,6 +38,14 @@ impl ProcessRef {
 }
 
 /// One control message, with its payload.
+///
+/// ```
+/// use ember_dist::{control::Control, Atom, DistFlags, Pid, Term};
+/// let p = |id| Pid { node: Atom::new("a@h"), id, serial: 0, creation: 1 };
+/// let exit = Control::Exit { from: p(1), to: p(2), reason: Term::atom("normal") };
+/// let (tuple, payload) = exit.to_wire(DistFlags::DEFAULT);
+/// assert_eq!(Control::from_wire(tuple, payload).unwrap(), exit);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Control {
     /// `from` links to `to` (LINK, 1).
@@ -146,6 +160,11 @@ pub enum Control {
 }
 
 /// A control tuple that does not have the shape its operation requires.
+///
+/// ```
+/// use ember_dist::{control::Control, Term};
+/// assert!(Control::from_wire(Term::tuple(vec![Term::Int(1)]), None).is_err());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadControl(pub String);
 

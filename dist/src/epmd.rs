@@ -247,6 +247,14 @@ fn read_exact(s: &mut TcpStream, buf: &mut [u8]) -> Result<(), EpmdError> {
 }
 
 /// What EPMD knows of a registered node.
+///
+/// ```
+/// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
+/// if let Some(entry) = ember_dist::epmd::Epmd::localhost().port_please("erlang")? {
+///     println!("{} listens on {}", entry.name, entry.port);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeEntry {
     /// The name before the `@`.
@@ -265,6 +273,13 @@ pub struct NodeEntry {
 
 /// A live EPMD registration: the node's name maps to its port for as long
 /// as this value lives. Drop it to unregister.
+///
+/// ```
+/// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
+/// let reg = ember_dist::epmd::Epmd::localhost().register("ember", 5555, true)?;
+/// drop(reg); // unregistered
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Registration {
     stream: TcpStream,
@@ -276,22 +291,50 @@ pub struct Registration {
 impl Registration {
     /// The creation EPMD assigned: the node's incarnation number, which
     /// goes into every pid, port and reference it makes.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
+    /// let reg = ember_dist::epmd::Epmd::localhost().register("ember", 5555, true)?;
+    /// assert_ne!(reg.creation(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn creation(&self) -> u32 {
         self.creation
     }
 
     /// The registered name.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
+    /// let reg = ember_dist::epmd::Epmd::localhost().register("ember", 5555, true)?;
+    /// assert_eq!(reg.name(), "ember");
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         &self.alive
     }
 
     /// The registered port.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
+    /// let reg = ember_dist::epmd::Epmd::localhost().register("ember", 5555, true)?;
+    /// assert_eq!(reg.port(), 5555);
+    /// # Ok(()) }
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
 
     /// Whether EPMD still holds the registration's connection open (it
     /// closes it only if EPMD itself stops).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
+    /// let reg = ember_dist::epmd::Epmd::localhost().register("ember", 5555, true)?;
+    /// assert!(reg.is_alive());
+    /// # Ok(()) }
+    /// ```
     pub fn is_alive(&self) -> bool {
         let _ = self.stream.set_nonblocking(true);
         let mut b = [0u8; 1];
@@ -306,6 +349,13 @@ impl Registration {
 }
 
 /// Why an EPMD request failed.
+///
+/// ```
+/// use ember_dist::epmd::{Epmd, EpmdError};
+/// // Port 1 on loopback: nothing listens there.
+/// let err = Epmd::at(([127, 0, 0, 1], 1).into()).names().unwrap_err();
+/// assert!(matches!(err, EpmdError::NotRunning { .. } | EpmdError::Io(_)));
+/// ```
 #[derive(Debug)]
 pub enum EpmdError {
     /// Nothing listens at EPMD's address: no EPMD runs there. Start one with

@@ -76,6 +76,11 @@ impl Default for DecodeLimits {
 }
 
 /// Why bytes did not decode to a term.
+///
+/// ```
+/// use ember_dist::etf::{decode, DecodeError};
+/// assert_eq!(decode(&[131, 104, 2]), Err(DecodeError::Truncated { offset: 3 }));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DecodeError {
     /// The input ended inside a term, at this offset.
@@ -139,6 +144,11 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// Why a term cannot be encoded.
+///
+/// ```
+/// use ember_dist::{etf, Term};
+/// assert_eq!(etf::encode(&Term::Float(f64::NAN)), Err(etf::EncodeError::NonFiniteFloat));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EncodeError {
     /// An atom longer than 255 characters.

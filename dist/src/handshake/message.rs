@@ -6,6 +6,11 @@ use super::HandshakeError;
 use crate::flags::DistFlags;
 
 /// The status the accepting side sends after reading the initiator's name.
+///
+/// ```
+/// use ember_dist::handshake::{Message, MessageFrom, Status};
+/// assert_eq!(Message::parse(b"snot_allowed", MessageFrom::Acceptor).unwrap(), Message::Status(Status::NotAllowed));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Go on.
@@ -48,6 +53,12 @@ impl Status {
 }
 
 /// One handshake message.
+///
+/// ```
+/// use ember_dist::handshake::{Message, MessageFrom};
+/// let reply = Message::ChallengeReply { challenge: 7, digest: [0; 16] };
+/// assert_eq!(Message::parse(&reply.encode(), MessageFrom::Initiator).unwrap(), reply);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// `'N'`: the initiator's name, flags and creation (version 6).
@@ -98,6 +109,12 @@ pub enum Message {
 
 /// Which side sent the message: the `'N'` tag means a name from the
 /// initiator and a challenge from the acceptor.
+///
+/// ```
+/// use ember_dist::handshake::{Message, MessageFrom};
+/// // 'r' comes only from the initiator.
+/// assert!(Message::parse(&[b'r'; 21], MessageFrom::Acceptor).is_err());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum From {
     /// The side that connected.

@@ -50,6 +50,12 @@ impl Config {
     /// This node is `name` (`alive@host`), authenticates with `cookie`, and
     /// makes identifiers with `creation` (from its EPMD registration, or
     /// [`random_creation`] when it has none). The node is hidden.
+    ///
+    /// ```
+    /// use ember_dist::{handshake::Config, Cookie};
+    /// let c = Config::new("ember@localhost", Cookie::new("secret"), 7).unwrap();
+    /// assert_eq!(c.creation(), 7);
+    /// ```
     pub fn new(name: &str, cookie: Cookie, creation: u32) -> Result<Config, HandshakeError> {
         if !valid_node_name(name) {
             return Err(HandshakeError::BadNodeName(name.to_owned()));
@@ -72,6 +78,12 @@ impl Config {
 
     /// Makes this node visible (`DFLAG_PUBLISHED`) rather than hidden.
     /// Phase 1 does not run `global`, so hidden is the default.
+    ///
+    /// ```
+    /// use ember_dist::{handshake::Config, Cookie};
+    /// let c = Config::new("ember@localhost", Cookie::new("secret"), 7).unwrap();
+    /// assert!(c.published(true).offered_flags().contains(ember_dist::DistFlags::PUBLISHED));
+    /// ```
     pub fn published(mut self, published: bool) -> Config {
         self.flags = if published {
             self.flags | DistFlags::PUBLISHED
@@ -82,16 +94,34 @@ impl Config {
     }
 
     /// The node name.
+    ///
+    /// ```
+    /// use ember_dist::{handshake::Config, Cookie};
+    /// let c = Config::new("ember@localhost", Cookie::new("secret"), 7).unwrap();
+    /// assert_eq!(c.name(), "ember@localhost");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The creation.
+    ///
+    /// ```
+    /// use ember_dist::{handshake::Config, Cookie};
+    /// let c = Config::new("ember@localhost", Cookie::new("secret"), 7).unwrap();
+    /// assert_eq!(c.creation(), 7);
+    /// ```
     pub fn creation(&self) -> u32 {
         self.creation
     }
 
     /// The flags this node offers.
+    ///
+    /// ```
+    /// use ember_dist::{handshake::Config, Cookie};
+    /// let c = Config::new("ember@localhost", Cookie::new("secret"), 7).unwrap();
+    /// assert_eq!(c.offered_flags(), ember_dist::DistFlags::DEFAULT);
+    /// ```
     pub fn offered_flags(&self) -> DistFlags {
         self.flags
     }
@@ -113,6 +143,10 @@ pub(crate) fn valid_node_name(name: &str) -> bool {
 }
 
 /// A random non-zero creation for a node that has no EPMD registration.
+///
+/// ```
+/// assert_ne!(ember_dist::handshake::random_creation(), 0);
+/// ```
 pub fn random_creation() -> u32 {
     loop {
         let c = random_u32();
@@ -138,6 +172,13 @@ fn random_u32() -> u32 {
 
 /// What the handshake established: who the peer is and what both sides
 /// agreed to use.
+///
+/// ```
+/// let session = ember_dist::handshake::Session {
+///     local_name: "a@h".into(), local_creation: 1, peer_name: "b@h".into(),
+///     peer_creation: 2, peer_flags: ember_dist::DistFlags::DEFAULT, flags: ember_dist::DistFlags::DEFAULT };
+/// assert!(session.peer_is_hidden());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     /// Our node name.
@@ -156,12 +197,28 @@ pub struct Session {
 
 impl Session {
     /// Whether the peer is a hidden node.
+    ///
+    /// ```
+    /// # let session = ember_dist::handshake::Session {
+    /// #     local_name: "a@h".into(), local_creation: 1, peer_name: "b@h".into(),
+    /// #     peer_creation: 2, peer_flags: ember_dist::DistFlags::DEFAULT, flags: ember_dist::DistFlags::DEFAULT };
+    /// assert!(session.peer_is_hidden());
+    /// ```
     pub fn peer_is_hidden(&self) -> bool {
         !self.peer_flags.contains(DistFlags::PUBLISHED)
     }
 }
 
 /// Why a handshake failed.
+///
+/// ```
+/// use ember_dist::handshake::{self, Config, HandshakeError};
+/// use ember_dist::Cookie;
+/// // A peer that closes at once.
+/// let config = Config::new("a@h", Cookie::new("c"), 1).unwrap();
+/// let mut stream = std::io::Cursor::new(Vec::new());
+/// assert!(matches!(handshake::accept(&mut stream, &config), Err(HandshakeError::Io(_))));
+/// ```
 #[derive(Debug)]
 pub enum HandshakeError {
     /// A socket error, including a timeout and the peer closing early.
@@ -320,6 +377,16 @@ fn is_closed(e: &io::Error) -> bool {
 /// anything is decided. The caller looks at [`Pending::peer_name`] (phase 2:
 /// against its node table) and calls [`Pending::respond`] or
 /// [`Pending::refuse`].
+///
+/// ```no_run
+/// use ember_dist::{handshake::{self, Config, Status}, Cookie};
+/// use std::net::TcpListener;
+/// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+/// let (mut stream, _) = listener.accept().unwrap();
+/// let config = Config::new("ember@localhost", Cookie::new("secret"), 1).unwrap();
+/// let pending = handshake::accept(&mut stream, &config).unwrap();
+/// let _ = pending.respond(Status::Ok);
+/// ```
 #[derive(Debug)]
 pub struct Pending<'a, S> {
     stream: &'a mut S,
@@ -359,16 +426,46 @@ pub fn accept<'a, S: Read + Write>(stream: &'a mut S, config: &'a Config) -> Res
 
 impl<S: Read + Write> Pending<'_, S> {
     /// The node that wants to connect (not yet authenticated).
+    ///
+    /// ```no_run
+    /// use ember_dist::{handshake::{self, Config, Status}, Cookie};
+    /// use std::net::TcpListener;
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let (mut stream, _) = listener.accept().unwrap();
+    /// let config = Config::new("ember@localhost", Cookie::new("secret"), 1).unwrap();
+    /// let pending = handshake::accept(&mut stream, &config).unwrap();
+    /// println!("{}", pending.peer_name());
+    /// ```
     pub fn peer_name(&self) -> &str {
         &self.peer_name
     }
 
     /// The flags it offered.
+    ///
+    /// ```no_run
+    /// use ember_dist::{handshake::{self, Config, Status}, Cookie};
+    /// use std::net::TcpListener;
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let (mut stream, _) = listener.accept().unwrap();
+    /// let config = Config::new("ember@localhost", Cookie::new("secret"), 1).unwrap();
+    /// let pending = handshake::accept(&mut stream, &config).unwrap();
+    /// assert!(pending.peer_flags().contains(ember_dist::DistFlags::MANDATORY));
+    /// ```
     pub fn peer_flags(&self) -> DistFlags {
         self.peer_flags
     }
 
     /// Refuses the connection with `status` (`Nok`, `NotAllowed`).
+    ///
+    /// ```no_run
+    /// use ember_dist::{handshake::{self, Config, Status}, Cookie};
+    /// use std::net::TcpListener;
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let (mut stream, _) = listener.accept().unwrap();
+    /// let config = Config::new("ember@localhost", Cookie::new("secret"), 1).unwrap();
+    /// let pending = handshake::accept(&mut stream, &config).unwrap();
+    /// pending.refuse(Status::NotAllowed).unwrap();
+    /// ```
     pub fn refuse(self, status: Status) -> Result<(), HandshakeError> {
         write_packet(self.stream, &Message::Status(status))
     }
@@ -377,6 +474,16 @@ impl<S: Read + Write> Pending<'_, S> {
     /// connection to the peer is already up: then the peer answers whether it
     /// replaces the old one, and `Refused` comes back if it does not), sends
     /// the challenge and checks the peer's digest before sending ours.
+    ///
+    /// ```no_run
+    /// use ember_dist::{handshake::{self, Config, Status}, Cookie};
+    /// use std::net::TcpListener;
+    /// let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let (mut stream, _) = listener.accept().unwrap();
+    /// let config = Config::new("ember@localhost", Cookie::new("secret"), 1).unwrap();
+    /// let pending = handshake::accept(&mut stream, &config).unwrap();
+    /// let session = pending.respond(Status::Ok).unwrap();
+    /// ```
     pub fn respond(self, status: Status) -> Result<Session, HandshakeError> {
         let Pending { stream, config, peer_name, peer_flags, peer_creation } = self;
         write_packet(stream, &Message::Status(status.clone()))?;

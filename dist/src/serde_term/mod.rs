@@ -64,6 +64,11 @@ pub use ser::to_term;
 use std::fmt;
 
 /// Why a value did not map to or from a term.
+///
+/// ```
+/// let err = ember_dist::from_term::<u8>(ember_dist::Term::atom("x")).unwrap_err();
+/// assert!(err.to_string().contains("expected an integer"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error(String);
 
