@@ -68,6 +68,35 @@ fn connect(node: &ErlNode, alive: &str, cookie: &str) -> Result<Conn, HandshakeE
     Ok(Conn::new(stream, session))
 }
 
+/// An Ember node name registered with EPMD and listening on loopback, for
+/// the tests where the BEAM connects to us.
+struct Listening {
+    alive: String,
+    listener: TcpListener,
+    _registration: ember_dist::epmd::Registration,
+}
+
+impl Listening {
+    fn new() -> Listening {
+        common::ensure_epmd();
+        let alive = unique("ember");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _registration = Epmd::localhost().register(&alive, port, true).expect("ALIVE2");
+        Listening { alive, listener, _registration }
+    }
+
+    /// Accepts one connection and runs the acceptor's handshake with `cookie`
+    /// up to and including our response.
+    fn accept(&self, cookie: &str) -> (TcpStream, Result<Session, HandshakeError>) {
+        let (mut stream, _) = self.listener.accept().unwrap();
+        bounded(&stream);
+        let config = config(&self.alive, cookie);
+        let result = handshake::accept(&mut stream, &config).and_then(|p| p.respond(Status::Ok));
+        (stream, result)
+    }
+}
+
 #[test]
 fn epmd_register_lookup_and_name_taken() {
     if !erlang_available() {
@@ -222,22 +251,16 @@ fn beam_connects_to_ember_and_gets_echoed() {
     if !erlang_available() {
         return;
     }
-    common::ensure_epmd();
-    let ember = unique("ember");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let _reg = Epmd::localhost().register(&ember, port, true).expect("ALIVE2");
+    let us = Listening::new();
+    let ember = us.alive.clone();
     let script = format!(
         "io:format(\"ready~n\"), {{echo, '{ember}@localhost'}} ! {{self(), [hello, <<\"world\">>]}}, \
          receive {{echo, _, M}} -> io:format(\"~p~n\", [M]) after 20000 -> io:format(\"timeout~n\") end, halt()"
     );
     let mut node = ErlNode::start(&unique("client"), COOKIE, &script);
-    let (mut stream, _) = listener.accept().unwrap();
-    bounded(&stream);
-    let config = config(&ember, COOKIE);
-    let pending = handshake::accept(&mut stream, &config).expect("name");
-    assert_eq!(pending.peer_name(), node.name());
-    let session = pending.respond(Status::Ok).expect("authenticated");
+    let (stream, session) = us.accept(COOKIE);
+    let session = session.expect("authenticated");
+    assert_eq!(session.peer_name, node.name());
     let mut c = Conn::new(stream, session);
     let me = c.me.clone();
     let (from, message) = match c.next() {
@@ -356,21 +379,16 @@ fn gen_server_call_reply_by_alias() {
     if !erlang_available() {
         return;
     }
-    common::ensure_epmd();
-    let ember = unique("ember");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let _reg = Epmd::localhost().register(&ember, listener.local_addr().unwrap().port(), true).unwrap();
+    let us = Listening::new();
+    let ember = us.alive.clone();
     let script = format!(
         "io:format(\"ready~n\"), \
          R = gen_server:call({{counter, '{ember}@localhost'}}, increment, 20000), \
          io:format(\"~p~n\", [R]), halt()"
     );
     let mut node = ErlNode::start(&unique("caller"), COOKIE, &script);
-    let (mut stream, _) = listener.accept().unwrap();
-    bounded(&stream);
-    let config = config(&ember, COOKIE);
-    let session = handshake::accept(&mut stream, &config).unwrap().respond(Status::Ok).unwrap();
-    let mut c = Conn::new(stream, session);
+    let (stream, session) = us.accept(COOKIE);
+    let mut c = Conn::new(stream, session.unwrap());
     let me = c.me.clone();
     // gen:call monitors the server by name first.
     match c.next() {
@@ -439,17 +457,13 @@ fn wrong_cookie_is_refused_both_ways() {
     drop(node);
 
     // The BEAM connects with the wrong cookie: we refuse its digest.
-    let ember = unique("ember");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let _reg = Epmd::localhost().register(&ember, listener.local_addr().unwrap().port(), true).unwrap();
+    let us = Listening::new();
+    let ember = us.alive.clone();
     let script =
         format!("io:format(\"ready~n\"), io:format(\"~p~n\", [net_kernel:connect_node('{ember}@localhost')]), halt()");
     let mut node = ErlNode::start(&unique("intruder"), "another_cookie", &script);
-    let (mut stream, _) = listener.accept().unwrap();
-    bounded(&stream);
-    let config = config(&ember, COOKIE);
-    let pending = handshake::accept(&mut stream, &config).unwrap();
-    match pending.respond(Status::Ok) {
+    let (stream, result) = us.accept(COOKIE);
+    match result {
         Err(HandshakeError::BadDigest) => {}
         other => panic!("expected BadDigest, got {other:?}"),
     }

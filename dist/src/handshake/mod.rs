@@ -196,6 +196,19 @@ pub struct Session {
 }
 
 impl Session {
+    /// What a handshake with `config` established with a peer that proved
+    /// its identity.
+    fn new(config: &Config, peer_name: String, peer_creation: u32, peer_flags: DistFlags) -> Session {
+        Session {
+            local_name: config.name.clone(),
+            local_creation: config.creation,
+            peer_name,
+            peer_creation,
+            peer_flags,
+            flags: config.flags & peer_flags,
+        }
+    }
+
     /// Whether the peer is a hidden node.
     ///
     /// ```
@@ -359,14 +372,7 @@ pub fn connect<S: Read + Write>(stream: &mut S, config: &Config, peer: &str) -> 
         Message::ChallengeAck { .. } => return Err(HandshakeError::BadDigest),
         _ => return Err(HandshakeError::Malformed("expected a challenge ack")),
     }
-    Ok(Session {
-        local_name: config.name.clone(),
-        local_creation: config.creation,
-        peer_name,
-        peer_creation,
-        peer_flags,
-        flags: config.flags & peer_flags,
-    })
+    Ok(Session::new(config, peer_name, peer_creation, peer_flags))
 }
 
 fn is_closed(e: &io::Error) -> bool {
@@ -515,13 +521,6 @@ impl<S: Read + Write> Pending<'_, S> {
             return Err(HandshakeError::BadDigest);
         }
         write_packet(stream, &Message::ChallengeAck { digest: config.cookie.digest(their_challenge) })?;
-        Ok(Session {
-            local_name: config.name.clone(),
-            local_creation: config.creation,
-            peer_name,
-            peer_creation,
-            peer_flags,
-            flags: config.flags & peer_flags,
-        })
+        Ok(Session::new(config, peer_name, peer_creation, peer_flags))
     }
 }
