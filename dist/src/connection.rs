@@ -185,7 +185,9 @@ pub struct Reader<R> {
 }
 
 impl<R: Read> Reader<R> {
-    /// The reading half of the connection that `session` describes.
+    /// The reading half of a connection, over `inner`. It reads each
+    /// frame's length and body with separate reads, so give it a buffered
+    /// stream (`BufReader<TcpStream>`) rather than a bare socket.
     ///
     /// ```
     /// use ember_dist::connection::{Limits, Reader};
@@ -460,7 +462,8 @@ impl<W: Write> Writer<W> {
     }
 
     /// Sends one control message, in fragments when it is long and the peer
-    /// accepts them. Nothing is written if the message does not encode.
+    /// accepts them, and flushes: each frame is one `write_all`. Nothing is
+    /// written if the message does not encode.
     ///
     /// ```
     /// use ember_dist::connection::{Incoming, Limits, Reader, Writer};
