@@ -124,6 +124,15 @@ pub enum Reason {
     ShutdownWith(Term),
     /// The target process did not exist (Erlang `noproc`).
     NoProc,
+    /// The process ran out of stack: it recursed too deep, or had too large a
+    /// frame, for its stack size (raise it with
+    /// [`SpawnOptions::stack_size`](crate::SpawnOptions::stack_size) or
+    /// [`Builder::stack_size`](crate::Builder::stack_size)). Caught at a
+    /// runtime call, the process unwinds as for any exit; caught at the
+    /// guard page, its frames are abandoned: their destructors do not run
+    /// and locks they hold stay held (see the architecture notes,
+    /// "Containment").
+    StackOverflow,
     /// The process panicked.
     Panic {
         /// The panic message.
@@ -228,6 +237,7 @@ impl fmt::Debug for Reason {
             Reason::Shutdown => f.write_str("shutdown"),
             Reason::ShutdownWith(t) => write!(f, "{{shutdown, {t:?}}}"),
             Reason::NoProc => f.write_str("noproc"),
+            Reason::StackOverflow => f.write_str("stack_overflow"),
             Reason::Panic { message, location: Some(l) } => write!(f, "panic {message:?} at {l}"),
             Reason::Panic { message, location: None } => write!(f, "panic {message:?}"),
             Reason::Custom(t) => fmt::Debug::fmt(t, f),
@@ -254,6 +264,7 @@ mod tests {
             (Reason::Kill, false, false),
             (Reason::Killed, false, false),
             (Reason::NoProc, false, false),
+            (Reason::StackOverflow, false, false),
             (Reason::custom("x"), false, false),
             (Reason::Panic { message: "m".into(), location: None }, false, false),
         ] {

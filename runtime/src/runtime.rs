@@ -16,9 +16,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Default usable stack size of a process: 128 KiB of address space, of
-/// which a process only makes resident what it touches (a few KiB for most).
-pub const DEFAULT_STACK_SIZE: usize = 128 * 1024;
+/// Default usable stack size of a process: 256 KiB of address space, of
+/// which a process only makes resident what it touches (a few KiB for most:
+/// an idle process costs the same resident memory as with 128 KiB). What a
+/// larger default costs is page tables: about 520 bytes per process at
+/// 256 KiB against 265 at 128 KiB and 2 KiB at 1 MiB (measured with 1M idle
+/// processes, `benches/memory.rs`). A process that needs more overflows
+/// into a `StackOverflow` exit, not a crash: give it more with
+/// `SpawnOptions::stack_size`.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
 /// Reductions in a slice before a process yields at its next runtime call.
 pub const DEFAULT_BUDGET: u32 = 2_000;
@@ -181,6 +187,7 @@ impl Builder {
             ));
         }
         install_panic_hook();
+        crate::stack::overflow::install();
         let workers = self.schedulers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let config = Config {
             workers,

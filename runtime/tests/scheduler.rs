@@ -593,7 +593,7 @@ fn spawn_with_a_custom_stack_size() {
     common::run(|| {
         let me = self_pid();
         // About 1 MiB of frames (more in debug builds): far beyond the
-        // default 128 KiB.
+        // default 256 KiB.
         let (_, m) =
             spawn_opt(move || send(me, deep(1_000)), SpawnOptions::new().monitor().stack_size(8 * 1024 * 1024));
         let expected: u64 = (1..=1_000u64).map(|n| n as u8 as u64).sum();

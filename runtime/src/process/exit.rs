@@ -230,6 +230,20 @@ fn free_slot(sched: &Scheduler, slot: &Slot) {
     }
 }
 
+/// The crash report of a process stopped at its stack's guard page.
+pub(crate) fn overflow_report(pid: Pid, requested: usize, usable: usize) {
+    let message = format!(
+        "process {pid} overflowed its stack ({usable} usable bytes, {requested} asked for) and was stopped at the guard \
+         page: its frames were abandoned (their destructors did not run; locks they held stay held). Give it a larger \
+         stack with SpawnOptions::stack_size, or every process with Builder::stack_size"
+    );
+    if tracing::dispatcher::has_been_set() {
+        tracing::error!(target: "ember::crash", pid = %pid, reason = "stack_overflow", stack_bytes = usable, "{message}");
+    } else {
+        eprintln!("[ember] CRASH REPORT {message}");
+    }
+}
+
 /// Drops a value that holds user data (messages, a process's closure) on a
 /// worker thread, outside any process. A destructor that panics must not take
 /// the worker down with it: the panic is caught and logged.

@@ -69,6 +69,9 @@ pub(crate) enum Outcome {
     /// it (then, as in OTP, no crash report: the process ran no code).
     Exit(Reason, bool),
     Hibernate(Entry),
+    /// The process overflowed its stack and was stopped at the guard page
+    /// (`stack::overflow`): its frames are abandoned, its stack quarantined.
+    Overflowed,
 }
 
 pub(crate) type ProcessCoroutine = Coroutine<(), Suspend, Outcome, PooledStack>;
@@ -196,6 +199,9 @@ pub(crate) struct Local {
     pub(crate) stack_base: usize,
     /// Usable stack size for this process.
     pub(crate) stack_size: u32,
+    /// Lowest usable address of the stack it runs on (0 when it has none),
+    /// for the runtime calls' red-zone check (`scheduler::budget`).
+    pub(crate) stack_limit: usize,
     /// Set when the process started exiting (a fatal exit signal, or
     /// `exit`): it is unwinding and will exit with this reason whatever its
     /// function does. The flag tells whether an exit signal decided it.
@@ -232,6 +238,7 @@ impl Local {
             yielder: std::ptr::null(),
             stack_base: 0,
             stack_size: 0,
+            stack_limit: 0,
             exit_reason: None,
             returning_to_exit: false,
             matching: false,

@@ -10,6 +10,7 @@ use super::panic::take_panic_location;
 use super::{Entry, Finish, Outcome};
 use crate::reason::Reason;
 use crate::scheduler::Suspend;
+use crate::stack::overflow::TRAP_PAD;
 use std::panic::{self, AssertUnwindSafe};
 
 /// A panic payload the runtime unwinds a process's stack with.
@@ -30,6 +31,12 @@ pub(crate) fn trampoline(entry: Entry) -> impl FnOnce(&corosensei::Yielder<(), S
         let cur = current();
         // SAFETY: the process runs on this thread; short borrow.
         unsafe { cur.local().yielder = yielder };
+        // The top of the stack is the runtime's: should the process overflow
+        // its stack, the trap landing resets the stack and runs here, and it
+        // must overwrite none of the process's own (abandoned) frames (see
+        // `stack::overflow`). Never written, so never faulted in.
+        let pad = std::mem::MaybeUninit::<[u8; TRAP_PAD]>::uninit();
+        std::hint::black_box(&pad);
         let result = panic::catch_unwind(AssertUnwindSafe(entry));
         // Re-read: the process may be on another thread by now.
         let cur = current();

@@ -38,12 +38,22 @@ use std::sync::atomic::Ordering;
 thread_local! {
     /// Processes suspended in the middle of an unwind on this thread.
     static SUSPENDED_UNWINDING: Cell<usize> = const { Cell::new(0) };
+    /// A process overflowed its stack here during an unwind: the abandoned
+    /// panic keeps std's count of this thread raised for good.
+    static ABANDONED_AN_UNWIND: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Whether std's count on this thread is exact for the running process.
 #[inline(never)]
 fn thread_count_is_exact() -> bool {
-    SUSPENDED_UNWINDING.with(|n| n.get() == 0)
+    SUSPENDED_UNWINDING.with(|n| n.get() == 0) && !ABANDONED_AN_UNWIND.with(|a| a.get())
+}
+
+/// A process's stack was abandoned in the middle of an unwind on this
+/// thread (a stack overflow in a destructor): from now on only the
+/// runtime's own counts tell whether a process here is unwinding.
+pub(crate) fn abandoned_an_unwind() {
+    ABANDONED_AN_UNWIND.with(|a| a.set(true));
 }
 
 impl Current {

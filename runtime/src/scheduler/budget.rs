@@ -7,6 +7,7 @@ use crate::process::current::Current;
 use crate::process::exit::die;
 use crate::reason::Reason;
 use crate::scheduler::Suspend;
+use crate::stack::overflow::RED_ZONE;
 use std::sync::atomic::Ordering;
 
 impl Current {
@@ -27,12 +28,21 @@ impl Current {
     pub(crate) fn try_charge(&self, n: u32) -> Result<(), (Reason, bool)> {
         let slot = self.slot();
         slot.reductions.store(slot.reductions.load(Ordering::Relaxed) + n as u64, Ordering::Relaxed);
+        let marker = 0u8;
+        let sp = &marker as *const u8 as usize;
         // SAFETY: running process, short borrow.
-        let spent = unsafe {
+        let (spent, deep) = unsafe {
             let local = self.local();
             local.budget = local.budget.saturating_sub(n);
-            local.budget == 0
+            let red_zone = RED_ZONE.min(local.stack_size as usize / 4);
+            (local.budget == 0, sp < local.stack_limit + red_zone)
         };
+        if deep && !self.unwinding() {
+            // Too deep for the runtime's own frames: end the process now,
+            // by an ordinary unwind, before the guard page is reached inside
+            // runtime code (see `stack::overflow`).
+            return Err((Reason::StackOverflow, false));
+        }
         if spent {
             self.suspend(Suspend::Yield);
             // SAFETY: as above.

@@ -31,7 +31,7 @@ use crate::process::exit::{drop_on_worker, terminate};
 use crate::process::trampoline::trampoline;
 use crate::process::{Body, Entry, Outcome, ProcessCoroutine, Slot, Suspended};
 use crate::reason::Reason;
-use crate::stack::{PooledStack, StackCache, StackError};
+use crate::stack::{overflow, PooledStack, StackCache, StackError};
 use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult};
 use crossbeam_deque::Steal;
@@ -160,6 +160,16 @@ pub(crate) fn current_scheduler() -> Option<*const Scheduler> {
 
 /// The body of a worker thread.
 pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queue: crossbeam_deque::Worker<u32>) {
+    // The overflow handler runs on it (see `stack::overflow`). Without one a
+    // process's stack overflow would still be caught by std's handler... on
+    // the overflowed stack, i.e. not at all: fail loudly instead.
+    let _alt_stack = match overflow::AltStack::install() {
+        Ok(alt) => Some(alt),
+        Err(error) => {
+            eprintln!("[ember] worker {index}: no alternate signal stack ({error}); a stack overflow will kill the OS process");
+            None
+        }
+    };
     let stacks = RefCell::new(StackCache::new(&sched.stacks));
     let worker = WorkerLocal {
         sched,
@@ -446,9 +456,14 @@ impl WorkerLocal {
         }
         let watch = &self.shared().watch;
         watch.begin_run(index);
+        // SAFETY: short borrow.
+        let guard_high = unsafe { slot.local().stack_limit };
+        let guard_low = guard_high - sched.stacks.page_size();
+        overflow::enter(overflow::Running { guard_low, guard_high, trap: co.trap_handler() });
         CURRENT.with(|c| c.set(slot));
         let result = co.resume(());
         CURRENT.with(|c| c.set(ptr::null()));
+        overflow::leave();
         watch.end_run(sched, self.index, slot);
         let pinned_before = home == self.index as u32;
         let pinned_now = slot.home.load(Ordering::Relaxed) == self.index as u32;
@@ -480,14 +495,54 @@ impl WorkerLocal {
                 self.count_pinned(pinned_before, false);
                 slot.home.store(FLOATING, Ordering::Relaxed);
                 // SAFETY: the coroutine has finished; short borrow.
-                unsafe { slot.local().stack_base = 0 };
+                unsafe {
+                    let local = slot.local();
+                    local.stack_base = 0;
+                    local.stack_limit = 0;
+                }
                 slot.stack_used.store(0, Ordering::Relaxed);
-                self.give_stack(co.into_stack());
+                let stack = co.into_stack();
                 match outcome {
-                    Outcome::Exit(reason, by_signal) => terminate(sched, slot, reason, by_signal),
-                    Outcome::Hibernate(entry) => self.hibernate(slot, entry),
+                    Outcome::Exit(reason, by_signal) => {
+                        self.give_stack(stack);
+                        terminate(sched, slot, reason, by_signal)
+                    }
+                    Outcome::Hibernate(entry) => {
+                        self.give_stack(stack);
+                        self.hibernate(slot, entry)
+                    }
+                    Outcome::Overflowed => self.overflowed(slot, stack),
                 }
             }
+        }
+    }
+
+    /// The process overflowed its stack and was stopped at its guard page:
+    /// its frames are abandoned and the stack is quarantined (leaked, never
+    /// reused: other threads may still hold references into it). See
+    /// `stack::overflow`.
+    fn overflowed(&self, slot: &Slot, stack: PooledStack) {
+        let usable = stack.usable();
+        // Quarantined: a `PooledStack` that is not given back stays mapped
+        // and is never handed out again.
+        drop(stack);
+        if slot.unwinding.load(Ordering::Relaxed) > 0 {
+            // An unwind was in flight: std's panic count of this thread
+            // stays raised for good.
+            crate::process::unwinding::abandoned_an_unwind();
+        }
+        // SAFETY: the coroutine is finished; short borrow.
+        let (exit_reason, requested) = unsafe {
+            let local = slot.local();
+            (local.exit_reason.take().map(|b| *b), local.stack_size as usize)
+        };
+        crate::process::exit::overflow_report(slot.pid(self.sched.node), requested, usable);
+        match exit_reason {
+            // Already exiting (killed, or `exit`): that reason stands.
+            Some((reason, by_signal)) => terminate(&self.sched, slot, reason, by_signal),
+            // Reported above (with the stack size and the remedy), so no
+            // second crash report: `true` as for a signal.
+            None => terminate(&self.sched, slot, Reason::StackOverflow, true),
         }
     }
 
@@ -573,7 +628,11 @@ impl WorkerLocal {
         match self.take_stack(stack_size) {
             Ok(stack) => {
                 // SAFETY: `run` owns the process; short borrow.
-                unsafe { slot.local().stack_base = stack.base().get() };
+                unsafe {
+                    let local = slot.local();
+                    local.stack_base = stack.base().get();
+                    local.stack_limit = stack.usable_limit();
+                }
                 Some(Coroutine::with_stack(stack, trampoline(entry)))
             }
             Err(error) => {

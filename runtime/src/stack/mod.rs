@@ -85,6 +85,7 @@
 // The runtime uses only part of this API outside of tests.
 
 mod guard;
+pub(crate) mod overflow;
 mod slab;
 
 use corosensei::stack::{Stack, StackPointer};
@@ -409,6 +410,11 @@ impl StackPool {
         trimmed
     }
 
+    /// The size of a guard page (the system page size).
+    pub(crate) fn page_size(&self) -> usize {
+        self.page
+    }
+
     /// A snapshot of the pool's counters.
     pub(crate) fn stats(&self) -> StackStats {
         let mut s = StackStats {
@@ -573,9 +579,14 @@ pub(crate) struct PooledStack {
 }
 
 impl PooledStack {
+    /// Lowest usable address (the guard page is the page below).
+    #[inline]
+    pub(crate) fn usable_limit(&self) -> usize {
+        self.base.get() - self.usable()
+    }
+
     /// Usable bytes (the size class), excluding the guard page.
     #[inline]
-    #[cfg_attr(not(test), allow(dead_code))] // used by tests and the single-stack paths
     pub(crate) fn usable(&self) -> usize {
         MIN_STACK << self.class
     }
