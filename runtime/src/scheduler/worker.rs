@@ -523,9 +523,7 @@ impl WorkerLocal {
     /// `stack::overflow`.
     fn overflowed(&self, slot: &Slot, stack: PooledStack) {
         let usable = stack.usable();
-        // Quarantined: a `PooledStack` that is not given back stays mapped
-        // and is never handed out again.
-        drop(stack);
+        stack.quarantine();
         if slot.unwinding.load(Ordering::Relaxed) > 0 {
             // An unwind was in flight: std's panic count of this thread
             // stays raised for good.

@@ -579,6 +579,13 @@ pub(crate) struct PooledStack {
 }
 
 impl PooledStack {
+    /// Takes the stack out of circulation for good: it stays mapped, as it
+    /// is, and is never handed out again (an overflowed process's frames are
+    /// abandoned on it, and other threads may still point into them).
+    pub(crate) fn quarantine(self) {
+        let _kept_mapped = self;
+    }
+
     /// Lowest usable address (the guard page is the page below).
     #[inline]
     pub(crate) fn usable_limit(&self) -> usize {
