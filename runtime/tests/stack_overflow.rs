@@ -187,6 +187,9 @@ fn recurse_with_calls(n: u64) -> u64 {
     std::hint::black_box(&frame);
     ember_runtime::send(self_pid(), n);
     let _ = ember_runtime::receive_timeout::<u64>(std::time::Duration::ZERO);
+    if n == u64::MAX {
+        return 0;
+    }
     recurse_with_calls(n + 1).wrapping_add(frame[3])
 }
 
