@@ -549,7 +549,10 @@ impl<A> ChildSpec<A> {
 
     /// Calls the start function (in the calling process; the supervisor
     /// calls it from its own). A panic in it becomes `Started::Error` with
-    /// the panic's reason.
+    /// the panic's reason (its message and where it was raised), and an
+    /// [`exit(reason)`](ember_runtime::exit) called in it becomes
+    /// `Started::Error(reason)`: the caller — a supervisor — carries on, as
+    /// OTP's supervisor catches its start functions.
     ///
     /// ```
     /// use ember_runtime::{Pid, Reason};
@@ -561,24 +564,20 @@ impl<A> ChildSpec<A> {
     ///
     ///     let broken = ChildSpec::new("broken", || -> Pid { panic!("no config") });
     ///     match broken.start(()) {
-    ///         Started::Error(Reason::Panic { message, .. }) => assert_eq!(&*message, "no config"),
+    ///         Started::Error(Reason::Panic { message, location }) => {
+    ///             assert_eq!(&*message, "no config");
+    ///             assert!(location.is_some()); // where it panicked
+    ///         }
     ///         other => panic!("expected the panic, got {other:?}"),
     ///     }
+    ///
+    ///     let gives_up = ChildSpec::new("gives_up", || -> Pid { ember_runtime::exit(Reason::custom("oops")) });
+    ///     assert_eq!(gives_up.start(()), Started::Error(Reason::custom("oops")));
     /// })
     /// .unwrap();
     /// ```
     pub fn start(&self, args: A) -> Started {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.start)(args))) {
-            Ok(s) => s,
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "Box<dyn Any>".into());
-                Started::Error(Reason::Panic { message: message.into(), location: None })
-            }
-        }
+        ember_runtime::catch_exit(|| (self.start)(args)).unwrap_or_else(Started::Error)
     }
 
     /// Checks the spec on its own (SEMANTICS.md §4.1): a non-empty id, and

@@ -403,3 +403,27 @@ fn calls_to_a_missing_supervisor_fail_without_waiting() {
         assert!(receive_timeout::<()>(Duration::ZERO).is_none());
     });
 }
+
+/// Elixir's `DynamicSupervisor.start_child` returns `{:error, :oops}` for a
+/// start function that calls `exit(:oops)`, and the supervisor lives on.
+#[test]
+fn exit_in_a_start_function_is_the_start_error() {
+    run(|| {
+        let sup = DynamicSupervisor::start_link(DynamicSupervisorOptions::new()).unwrap();
+        let spec = ChildSpec::new("oops", || -> Pid { ember_runtime::exit(Reason::custom("oops")) });
+        assert_eq!(
+            DynamicSupervisor::start_child(sup, spec).unwrap_err(),
+            StartChildError::Failed(Reason::custom("oops"))
+        );
+        assert!(sup.is_alive());
+        assert_eq!(DynamicSupervisor::count_children(sup).unwrap(), counts(0, 0, 0, 0));
+        // A panic in a start function says where it was raised.
+        let panics = ChildSpec::new("p", || -> Pid { panic!("start panicked") });
+        match DynamicSupervisor::start_child(sup, panics).unwrap_err() {
+            StartChildError::Failed(Reason::Panic { location: Some(location), .. }) => {
+                assert!(location.file.ends_with("dynamic_start.rs"), "{location:?}")
+            }
+            other => panic!("expected a panic with its location, got {other:?}"),
+        }
+    });
+}

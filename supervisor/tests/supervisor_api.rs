@@ -366,3 +366,34 @@ fn named_children_get_their_name_back() {
         let _ = StartOptions::new();
     });
 }
+
+/// A start function that calls `exit(reason)`: `start_child` fails with that
+/// reason and the supervisor lives on (Elixir's `{:error, :oops}`). A panic
+/// in a start function carries its location.
+#[test]
+fn exit_in_a_start_function_is_the_start_error() {
+    run(|| {
+        let sup = empty();
+        let spec = ChildSpec::new("oops", || -> Pid { ember_runtime::exit(Reason::custom("oops")) });
+        assert_eq!(sup.start_child(spec), Err(SupervisorError::StartFailed(Reason::custom("oops"))));
+        assert!(sup.pid().is_some_and(|p| p.is_alive()));
+        assert!(ids(&sup).is_empty());
+        match sup.start_child(ChildSpec::new("p", || -> Pid { panic!("start panicked") })) {
+            Err(SupervisorError::StartFailed(Reason::Panic { message, location: Some(location) })) => {
+                assert_eq!(&*message, "start panicked");
+                assert!(location.file.ends_with("supervisor_api.rs"), "{location:?}");
+            }
+            other => panic!("expected a panic with its location, got {other:?}"),
+        }
+        // At init, the exit reason is the failed child's.
+        let err = Supervisor::start_link(
+            vec![ChildSpec::new("oops", || -> Pid { ember_runtime::exit(Reason::custom("oops")) })],
+            SupervisorOptions::one_for_one(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            ember_supervisor::InitError::of(&err),
+            Some(ember_supervisor::InitError::FailedToStartChild { id: "oops".into(), reason: Reason::custom("oops") })
+        );
+    });
+}
