@@ -40,7 +40,8 @@
 //! process-wide registry finds by the supervisor's name (and pid). Routing
 //! ([`via_partition`], [`PartitionSupervisor::partitions`]) reads that table
 //! directly — no message to the supervisor: integer keys go to partition
-//! `|key| % N`, other keys to `stable_hash(key) % N`.
+//! `|key| % N`, other keys to `hash(key) % N`, with FxHash (no random
+//! seed: a key picks the same partition in every run).
 //!
 //! The table leaves the registry when the supervisor exits (its child
 //! specs, which hold the registration, are dropped). While a partition
@@ -359,7 +360,8 @@ impl PartitionKey {
     /// assert!(matches!(key, PartitionKey::Hashed(_)));
     /// ```
     pub fn hashed<T: Hash + ?Sized>(value: &T) -> PartitionKey {
-        let mut h = StableHasher::default();
+        // FxHash has no random seed: the same value hashes alike in every run.
+        let mut h = rustc_hash::FxHasher::default();
         value.hash(&mut h);
         PartitionKey::Hashed(h.finish())
     }
@@ -403,33 +405,6 @@ macro_rules! hashed_keys {
     )*};
 }
 hashed_keys!(Pid, Ref, String, &str, char, Name);
-
-/// FNV-1a over the bytes a value hashes, then a final avalanche (MurmurHash3's
-/// `fmix64`) so that `hash % N` uses every input bit. Deterministic: no
-/// random seed.
-struct StableHasher(u64);
-
-impl Default for StableHasher {
-    fn default() -> Self {
-        StableHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for StableHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
 
 // ---------------------------------------------------------------------------
 // The partition table and its registry
