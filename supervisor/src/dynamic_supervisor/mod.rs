@@ -49,7 +49,8 @@
 //!   restart whose start fails is retried through a message the supervisor
 //!   sends itself (Elixir's `$gen_restart`), so requests queued meanwhile are
 //!   served first; meanwhile the child shows as [`ChildPid::Restarting`].
-//! * **Shutdown** (§5.6): [`shutdown::shutdown_children_discarding`] — every
+//! * **Shutdown** (§5.6): [`shutdown_children`](crate::shutdown::shutdown_children) with
+//!   [`Others::Drop`](crate::shutdown::Others::Drop) — every
 //!   child is signalled at once, one timer per distinct shutdown timeout
 //!   kills the stragglers of its group, and the `Down`s are collected in
 //!   whatever order they come.

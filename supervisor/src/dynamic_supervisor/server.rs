@@ -8,7 +8,7 @@ use super::protocol::{Request, Response};
 use crate::child_spec::{ChildSpec, Restart, Started};
 use crate::report::{self, Context};
 use crate::restart::Intensity;
-use crate::shutdown::{self, Stopping};
+use crate::shutdown::{self, Others, Stopping};
 use crate::supervisor::{FlagsError, InitError, StartedChild};
 use ember_runtime::gen_server::{Action, AlreadyStarted, CallResult, GenServer, Info, Init, ReplyTo};
 use ember_runtime::{Exit, Pid, Reason};
@@ -109,7 +109,7 @@ impl<M: DynamicSupervisorModule> GenServer for DynamicServer<M> {
     fn terminate(&mut self, _reason: &Reason) {
         let stopping: Vec<Stopping> = self.children.iter().filter(|c| !c.restarting).map(Child::stopping).collect();
         self.children = Children::new();
-        for (pid, reason) in shutdown::shutdown_children_discarding(stopping) {
+        for (pid, reason) in shutdown::shutdown_children(stopping, Others::Drop) {
             report::error(&self.name, Context::ShutdownError, None, Some(pid), &reason);
         }
     }
@@ -149,7 +149,7 @@ impl<M: DynamicSupervisorModule> DynamicServer<M> {
         let child = self.children.get(pid).ok_or(TerminateChildError::NotFound)?;
         if !child.restarting {
             let stopping = child.stopping();
-            for (pid, reason) in shutdown::shutdown_children([stopping]) {
+            for (pid, reason) in shutdown::shutdown_children([stopping], Others::Keep) {
                 report::error(&self.name, Context::ShutdownError, None, Some(pid), &reason);
             }
         }
