@@ -1,20 +1,18 @@
-//! The children of a DynamicSupervisor: a slab of records threaded on a
-//! doubly-linked list in start order, found by pid through a hash map.
-//! Insert, remove and lookup by pid are O(1); so are the counts, kept up to
-//! date.
+//! The children of a DynamicSupervisor: records in start order
+//! ([`StartOrder`]), found by pid through a hash map. Insert, remove and
+//! lookup by pid are O(1); so are the counts, kept up to date.
+
 use crate::child_spec::{ChildSpec, ChildType};
 use crate::children::{ChildCounts, ChildPid, ChildSummary};
 use crate::shutdown::{PidMap, Stopping};
+use crate::start_order::{Key, StartOrder};
 use ember_runtime::Pid;
-use slab::Slab;
 
 /// One child: its pid (the old one while a restart is pending) and spec.
 pub(super) struct Child<A> {
     pub(super) pid: Pid,
     pub(super) restarting: bool,
     pub(super) spec: ChildSpec<A>,
-    prev: u32,
-    next: u32,
 }
 
 impl<A> Child<A> {
@@ -23,31 +21,26 @@ impl<A> Child<A> {
     }
 }
 
-const NIL: u32 = u32::MAX;
-
-/// The children: a slab of [`Child`] records threaded on a doubly-linked
-/// list in start order, and a map from pid to slab key. Insert, remove and
-/// lookup by pid are O(1); so are the counts, kept up to date.
+/// The children in start order, a map from pid to record, and the counts
+/// of `count_children`.
 pub(super) struct Children<A> {
-    slab: Slab<Child<A>>,
-    by_pid: PidMap<u32>,
-    head: u32,
-    tail: u32,
+    order: StartOrder<Child<A>>,
+    by_pid: PidMap<Key>,
     restarting: usize,
     supervisors: usize,
 }
 
 impl<A> Children<A> {
     pub(super) fn new() -> Self {
-        Children { slab: Slab::new(), by_pid: PidMap::default(), head: NIL, tail: NIL, restarting: 0, supervisors: 0 }
+        Children { order: StartOrder::new(), by_pid: PidMap::default(), restarting: 0, supervisors: 0 }
     }
 
     pub(super) fn len(&self) -> usize {
-        self.slab.len()
+        self.order.len()
     }
 
     pub(super) fn get(&self, pid: Pid) -> Option<&Child<A>> {
-        self.by_pid.get(&pid).map(|&k| &self.slab[k as usize])
+        self.by_pid.get(&pid).map(|&k| self.order.get(k))
     }
 
     /// Adds a running child at the end of the start order.
@@ -55,27 +48,13 @@ impl<A> Children<A> {
         if spec.get_type() == ChildType::Supervisor {
             self.supervisors += 1;
         }
-        let key = self.slab.insert(Child { pid, restarting: false, spec, prev: self.tail, next: NIL }) as u32;
-        assert!(key != NIL, "too many children");
-        match self.tail {
-            NIL => self.head = key,
-            tail => self.slab[tail as usize].next = key,
-        }
-        self.tail = key;
+        let key = self.order.push_back(Child { pid, restarting: false, spec });
         self.by_pid.insert(pid, key);
     }
 
     pub(super) fn remove(&mut self, pid: Pid) -> Option<Child<A>> {
         let key = self.by_pid.remove(&pid)?;
-        let child = self.slab.remove(key as usize);
-        match child.prev {
-            NIL => self.head = child.next,
-            prev => self.slab[prev as usize].next = child.next,
-        }
-        match child.next {
-            NIL => self.tail = child.prev,
-            next => self.slab[next as usize].prev = child.prev,
-        }
+        let child = self.order.remove(key);
         if child.restarting {
             self.restarting -= 1;
         }
@@ -86,8 +65,7 @@ impl<A> Children<A> {
     }
 
     pub(super) fn set_restarting(&mut self, pid: Pid) {
-        let key = self.by_pid[&pid];
-        let child = &mut self.slab[key as usize];
+        let child = self.order.get_mut(self.by_pid[&pid]);
         if !child.restarting {
             child.restarting = true;
             self.restarting += 1;
@@ -96,12 +74,7 @@ impl<A> Children<A> {
 
     /// The children in start order.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Child<A>> {
-        let mut key = self.head;
-        std::iter::from_fn(move || {
-            let child = self.slab.get(key as usize)?;
-            key = child.next;
-            Some(child)
-        })
+        self.order.iter().map(|(_, child)| child)
     }
 
     pub(super) fn summaries(&self) -> Vec<ChildSummary> {
@@ -149,6 +122,5 @@ mod tests {
         c.remove(pids[3]);
         assert_eq!(c.iter().count(), 0);
         assert_eq!(c.counts(), ChildCounts::default());
-        assert_eq!((c.head, c.tail), (NIL, NIL));
     }
 }

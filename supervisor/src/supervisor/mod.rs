@@ -76,6 +76,7 @@
 //! [`Restart`]: crate::Restart
 //! [`Shutdown`]: crate::Shutdown
 
+mod children;
 mod server;
 
 use crate::child_spec::{ChildId, ChildSpec, ChildSpecError};
