@@ -128,7 +128,14 @@ impl<M: DynamicSupervisorModule> DynamicServer<M> {
         if self.max_children.is_some_and(|max| self.children.len() >= max) {
             return Err(StartChildError::MaxChildren);
         }
-        match spec.start(self.extra.clone()) {
+        let mut spec = spec;
+        let started = spec.start(self.extra.clone());
+        if spec.get_restart() == Restart::Temporary {
+            // Never started again: keep nothing it captured (Elixir keeps
+            // no start arguments for a temporary child).
+            spec.drop_start();
+        }
+        match started {
             Started::Ok(pid) => {
                 self.children.push(pid, spec);
                 Ok(StartedChild::Running(pid))

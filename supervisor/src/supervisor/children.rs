@@ -139,6 +139,11 @@ impl Children {
         child.state = state;
     }
 
+    /// Drops the start function of child `k` (a temporary child that runs).
+    pub(super) fn drop_start(&mut self, key: Key) {
+        self.order.get_mut(key).spec.drop_start();
+    }
+
     pub(super) fn first(&self) -> Option<Key> {
         self.order.first()
     }

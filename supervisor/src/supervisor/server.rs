@@ -443,9 +443,15 @@ impl SupervisorServer {
         Ok(started)
     }
 
-    /// Records that child `k` started (running, or not if it ignored).
+    /// Records that child `k` started (running, or not if it ignored). A
+    /// temporary child that runs is never started again: its start function
+    /// and what it captured are dropped now (OTP saves no start arguments
+    /// for it).
     fn started(&mut self, k: Key, started: &StartedChild) {
         self.children.set_state(k, started.pid().map_or(State::Undefined, State::Running));
+        if started.pid().is_some() && self.children.get(k).is_temporary() {
+            self.children.drop_start(k);
+        }
     }
 
     /// Stops the children from `from` on (`None`: all), in reverse start
