@@ -713,7 +713,7 @@ impl PartitionSupervisor {
             partitions,
             flags: options.flags,
         };
-        let sup = Supervisor::start_link_module::<PartitionModule<A>>(init, start)?;
+        let sup = Supervisor::start_link_named_module::<PartitionModule<A>>(init, "PartitionSupervisor", start)?;
         sup.pid().ok_or(StartError::Failed(Reason::NoProc))
     }
 

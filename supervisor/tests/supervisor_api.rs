@@ -464,3 +464,35 @@ fn many_children_keep_their_order_and_are_found_by_id_and_pid() {
         assert_eq!(settle_processes(1), 1);
     });
 }
+
+/// OTP's `which_child/2` and `get_callback_module/1`.
+#[test]
+fn which_child_and_get_callback_module() {
+    run(|| {
+        let sup = Supervisor::start_link(vec![worker("a"), worker("b")], SupervisorOptions::one_for_one()).unwrap();
+        let a = wait_started("a");
+        wait_started("b");
+        let entry = sup.which_child("a").unwrap();
+        assert_eq!((entry.id.unwrap().as_str(), entry.pid, entry.kind), ("a", ChildPid::Running(a), ChildType::Worker));
+        assert_eq!(sup.which_child("c"), Err(SupervisorError::NotFound));
+        // A crash: restarting is seen through which_child too.
+        crash(&sup, a, &How::Kill);
+        assert!(matches!(sup.which_child("a").unwrap().pid, ChildPid::Running(p) if p != a));
+        assert_eq!(sup.get_callback_module().unwrap(), "Supervisor");
+        let nobody = Supervisor::new("nobody");
+        assert_eq!(nobody.which_child("a"), Err(SupervisorError::Call(CallError::NoProc)));
+        assert_eq!(nobody.get_callback_module(), Err(CallError::NoProc));
+        // A PartitionSupervisor is a Supervisor whose module says so.
+        let spec = ChildSpec::new("w", || {
+            spawn_link(|| loop {
+                receive::<()>();
+            })
+        });
+        ember_supervisor::PartitionSupervisor::start_link(ember_supervisor::PartitionSupervisorOptions::new(
+            "ps", spec,
+        ))
+        .unwrap();
+        assert_eq!(Supervisor::new("ps").get_callback_module().unwrap(), "PartitionSupervisor");
+        assert!(Supervisor::new("ps").which_child("0").unwrap().pid.pid().is_some());
+    });
+}

@@ -132,7 +132,7 @@ impl DynamicSupervisor {
     /// .unwrap();
     /// ```
     pub fn start_link<A: Clone + Send + 'static>(options: DynamicSupervisorOptions<A>) -> Result<Pid, StartError> {
-        Self::start_link_module::<FlagsModule<A>>(options.flags, options.start)
+        start::<FlagsModule<A>>(options.flags, "DynamicSupervisor", options.start)
     }
 
     /// Starts a module-based supervisor linked to the caller: `M::init(arg)`
@@ -166,9 +166,7 @@ impl DynamicSupervisor {
         arg: M::Arg,
         options: StartOptions,
     ) -> Result<Pid, StartError> {
-        let name = options.get_name().map(|n| n.to_string());
-        let server = gen_server::start_link::<DynamicServer<M>>((arg, name), options)?;
-        server.pid().ok_or(StartError::Failed(Reason::NoProc))
+        start::<M>(arg, type_name::<M>(), options)
     }
 
     /// The child spec of a supervisor started with these options: id = its
@@ -300,6 +298,40 @@ impl DynamicSupervisor {
         }
     }
 
+    /// The supervisor's module (OTP's `get_callback_module/1`): the type
+    /// name of the [`DynamicSupervisorModule`] it was started with, or
+    /// `"DynamicSupervisor"` for [`DynamicSupervisor::start_link`].
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::StartOptions;
+    /// use ember_supervisor::dynamic_supervisor::{
+    ///     DynamicInit, DynamicSupervisor, DynamicSupervisorFlags, DynamicSupervisorModule, DynamicSupervisorOptions,
+    /// };
+    ///
+    /// struct Jobs;
+    /// impl DynamicSupervisorModule for Jobs {
+    ///     type Arg = ();
+    ///     type Extra = ();
+    ///     fn init(_: ()) -> DynamicInit<()> {
+    ///         DynamicInit::Ok(DynamicSupervisorFlags::new())
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     let jobs = DynamicSupervisor::start_link_module::<Jobs>((), StartOptions::new()).unwrap();
+    ///     assert_eq!(DynamicSupervisor::get_callback_module(jobs).unwrap(), std::any::type_name::<Jobs>());
+    ///     let plain = DynamicSupervisor::start_link(DynamicSupervisorOptions::new()).unwrap();
+    ///     assert_eq!(DynamicSupervisor::get_callback_module(plain).unwrap(), "DynamicSupervisor");
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn get_callback_module(sup: impl Into<Dest>) -> Result<&'static str, CallError> {
+        match call(sup, Request::GetCallbackModule)? {
+            Response::Module(module) => Ok(module),
+            _ => unreachable!("a get_callback_module request gets a get_callback_module reply"),
+        }
+    }
+
     /// Stops the supervisor with `reason` and waits until it is gone: every
     /// child is shut down first. `Ok` when it exited with `reason`.
     ///
@@ -317,6 +349,18 @@ impl DynamicSupervisor {
     pub fn stop(sup: impl Into<Dest>, reason: Reason) -> Result<(), CallError> {
         Server::<Wire>::new(sup).stop(reason, None)
     }
+}
+
+/// Starts the supervisor process of module `M`, named `module` for
+/// `get_callback_module` and reports.
+fn start<M: DynamicSupervisorModule>(
+    arg: M::Arg,
+    module: &'static str,
+    options: StartOptions,
+) -> Result<Pid, StartError> {
+    let name = options.get_name().map(|n| n.to_string());
+    let server = gen_server::start_link::<DynamicServer<M>>((arg, name, module), options)?;
+    server.pid().ok_or(StartError::Failed(Reason::NoProc))
 }
 
 /// The caller-side checks of `start_child` (SEMANTICS.md §5.3 step 1).

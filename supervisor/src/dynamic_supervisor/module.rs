@@ -3,6 +3,9 @@
 //! ([`DynamicInit`]), and the module behind the options-based start.
 
 use super::options::DynamicSupervisorFlags;
+use super::DynamicSupervisor;
+use crate::child_spec::ChildSpec;
+use ember_runtime::gen_server::StartOptions;
 use std::marker::PhantomData;
 /// What [`DynamicSupervisorModule::init`] returns (Elixir: `{:ok, flags}` or
 /// `:ignore`).
@@ -107,6 +110,50 @@ pub trait DynamicSupervisorModule: 'static {
     /// .unwrap();
     /// ```
     fn init(arg: Self::Arg) -> DynamicInit<Self::Extra>;
+
+    /// The spec to run this supervisor under another one (Elixir's
+    /// `child_spec/1` from `use DynamicSupervisor`): id = the type's name, a
+    /// permanent child of type supervisor (shutdown infinity), started with
+    /// `start_link_module::<Self>(arg)`. Override it to name the supervisor
+    /// or change the spec.
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::StartOptions;
+    /// use ember_supervisor::dynamic_supervisor::{
+    ///     DynamicInit, DynamicSupervisor, DynamicSupervisorFlags, DynamicSupervisorModule,
+    /// };
+    /// use ember_supervisor::{ChildSpec, ChildType, Supervisor, SupervisorOptions};
+    ///
+    /// struct Jobs;
+    /// impl DynamicSupervisorModule for Jobs {
+    ///     type Arg = usize;
+    ///     type Extra = ();
+    ///     fn init(limit: usize) -> DynamicInit<()> {
+    ///         DynamicInit::Ok(DynamicSupervisorFlags::new().max_children(limit))
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     let spec = Jobs::child_spec(10);
+    ///     assert!(spec.id().as_str().ends_with("Jobs"));
+    ///     assert_eq!(spec.get_type(), ChildType::Supervisor);
+    ///     let root = Supervisor::start_link(vec![spec], SupervisorOptions::one_for_one()).unwrap();
+    ///     let jobs = root.which_children().unwrap()[0].pid.pid().unwrap();
+    ///     DynamicSupervisor::start_child(jobs, ChildSpec::agent(|| 0)).unwrap();
+    ///     assert_eq!(DynamicSupervisor::count_children(jobs).unwrap().active, 1);
+    /// })
+    /// .unwrap();
+    /// ```
+    fn child_spec(arg: Self::Arg) -> ChildSpec
+    where
+        Self: Sized,
+        Self::Arg: Clone + Sync,
+    {
+        ChildSpec::new(std::any::type_name::<Self>(), move || {
+            DynamicSupervisor::start_link_module::<Self>(arg.clone(), StartOptions::new())
+        })
+        .supervisor()
+    }
 }
 
 /// The module behind [`DynamicSupervisor::start_link`]: returns the flags it

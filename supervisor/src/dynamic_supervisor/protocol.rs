@@ -17,6 +17,7 @@ pub(super) enum Request {
     TerminateChild(Pid),
     WhichChildren,
     CountChildren,
+    GetCallbackModule,
 }
 
 pub(super) enum Response {
@@ -24,6 +25,7 @@ pub(super) enum Response {
     Terminated(Result<(), TerminateChildError>),
     Which(Vec<ChildSummary>),
     Counts(ChildCounts),
+    Module(&'static str),
 }
 
 /// A GenServer type with the supervisor's request and reply types, to call

@@ -32,6 +32,8 @@ impl fmt::Debug for ReachedMaxRestartIntensity {
 pub(super) struct DynamicServer<M: DynamicSupervisorModule> {
     /// Its name in reports.
     name: String,
+    /// What `get_callback_module` answers.
+    module: &'static str,
     extra: M::Extra,
     max_children: Option<usize>,
     intensity: Intensity,
@@ -39,7 +41,8 @@ pub(super) struct DynamicServer<M: DynamicSupervisorModule> {
 }
 
 impl<M: DynamicSupervisorModule> GenServer for DynamicServer<M> {
-    type Arg = (M::Arg, Option<String>);
+    /// The module's argument, the registered name, the module's name.
+    type Arg = (M::Arg, Option<String>, &'static str);
     type Call = Request;
     type Reply = Response;
     type Cast = ();
@@ -47,7 +50,7 @@ impl<M: DynamicSupervisorModule> GenServer for DynamicServer<M> {
 
     // -- init (§5.2) --------------------------------------------------------
 
-    fn init((arg, name): Self::Arg) -> Init<Self> {
+    fn init((arg, name, module): Self::Arg) -> Init<Self> {
         ember_runtime::trap_exit(true);
         let flags = match M::init(arg) {
             DynamicInit::Ok(flags) => flags,
@@ -56,9 +59,10 @@ impl<M: DynamicSupervisorModule> GenServer for DynamicServer<M> {
         if flags.max_seconds == 0 {
             return Init::Stop(InitError::SupervisorData(FlagsError::InvalidPeriod(0)).into_reason());
         }
-        let name = name.unwrap_or_else(|| format!("{} {}", ember_runtime::self_pid(), type_name::<M>()));
+        let name = name.unwrap_or_else(|| format!("{} {}", ember_runtime::self_pid(), module));
         Init::Ok(DynamicServer {
             name,
+            module,
             extra: flags.extra_arguments,
             max_children: flags.max_children,
             intensity: Intensity::new(flags.max_restarts, flags.max_seconds),
@@ -74,6 +78,7 @@ impl<M: DynamicSupervisorModule> GenServer for DynamicServer<M> {
             Request::TerminateChild(pid) => Response::Terminated(self.terminate_child(pid)),
             Request::WhichChildren => Response::Which(self.children.summaries()),
             Request::CountChildren => Response::Counts(self.children.counts()),
+            Request::GetCallbackModule => Response::Module(self.module),
         })
     }
 

@@ -912,7 +912,17 @@ impl Supervisor {
         arg: M::Arg,
         options: StartOptions,
     ) -> Result<Supervisor, StartError> {
-        server::start_link(Box::new(move || M::init(arg)), std::any::type_name::<M>(), options)
+        Self::start_link_named_module::<M>(arg, std::any::type_name::<M>(), options)
+    }
+
+    /// [`Supervisor::start_link_module`], with the name `get_callback_module`
+    /// answers (the behaviours built on `Supervisor` give their own).
+    pub(crate) fn start_link_named_module<M: SupervisorModule>(
+        arg: M::Arg,
+        module: &'static str,
+        options: StartOptions,
+    ) -> Result<Supervisor, StartError> {
+        server::start_link(Box::new(move || M::init(arg)), module, options)
     }
 
     /// The spec to run a supervisor with these children and options under
@@ -1123,6 +1133,65 @@ impl Supervisor {
         match self.call(Request::GetChildspec(id.into()))? {
             Response::Spec(r) => r,
             other => unreachable!("supervisor answered get_childspec with {other:?}"),
+        }
+    }
+
+    /// The state of one child, by id (OTP's `which_child/2`): the entry
+    /// [`which_children`](Supervisor::which_children) has for it, without
+    /// listing the others.
+    ///
+    /// Errors: [`SupervisorError::NotFound`], [`SupervisorError::Call`].
+    ///
+    /// ```
+    /// use ember_supervisor::{ChildPid, ChildSpec, ChildType, Supervisor, SupervisorError, SupervisorOptions};
+    /// ember_runtime::run(|| {
+    ///     let w = || ember_runtime::spawn_link(|| loop { ember_runtime::receive::<()>(); });
+    ///     let sup = Supervisor::start_link(vec![ChildSpec::new("db", w)], SupervisorOptions::one_for_one()).unwrap();
+    ///     let db = sup.which_child("db").unwrap();
+    ///     assert!(matches!(db.pid, ChildPid::Running(p) if p.is_alive()));
+    ///     assert_eq!(db.kind, ChildType::Worker);
+    ///     sup.terminate_child("db").unwrap();
+    ///     assert_eq!(sup.which_child("db").unwrap().pid, ChildPid::Undefined);
+    ///     assert_eq!(sup.which_child("cache"), Err(SupervisorError::NotFound));
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn which_child(&self, id: impl Into<ChildId>) -> Result<ChildSummary, SupervisorError> {
+        match self.call(Request::WhichChild(id.into()))? {
+            Response::Child(r) => r,
+            other => unreachable!("supervisor answered which_child with {other:?}"),
+        }
+    }
+
+    /// The supervisor's module (OTP's `get_callback_module/1`): the type
+    /// name of the [`SupervisorModule`] it was started with, `"Supervisor"`
+    /// for [`Supervisor::start_link`] (Elixir's `Supervisor.Default`),
+    /// `"PartitionSupervisor"` for a PartitionSupervisor.
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::StartOptions;
+    /// use ember_supervisor::{ChildSpec, Flags, Supervisor, SupervisorModule, SupervisorOptions};
+    ///
+    /// struct App;
+    /// impl SupervisorModule for App {
+    ///     type Arg = ();
+    ///     fn init(_: ()) -> Option<(Flags, Vec<ChildSpec>)> {
+    ///         Some((Flags::one_for_one(), vec![]))
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     let app = Supervisor::start_link_module::<App>((), StartOptions::new()).unwrap();
+    ///     assert_eq!(app.get_callback_module().unwrap(), std::any::type_name::<App>());
+    ///     let plain = Supervisor::start_link(vec![], SupervisorOptions::one_for_one()).unwrap();
+    ///     assert_eq!(plain.get_callback_module().unwrap(), "Supervisor");
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn get_callback_module(&self) -> Result<&'static str, CallError> {
+        match self.call(Request::GetCallbackModule)? {
+            Response::Module(m) => Ok(m),
+            other => unreachable!("supervisor answered get_callback_module with {other:?}"),
         }
     }
 

@@ -60,6 +60,8 @@ pub(super) enum Request {
     WhichChildren,
     CountChildren,
     GetChildspec(ChildId),
+    WhichChild(ChildId),
+    GetCallbackModule,
 }
 
 /// Replies to [`Request`]s.
@@ -70,6 +72,8 @@ pub(super) enum Response {
     Children(Vec<ChildSummary>),
     Counts(ChildCounts),
     Spec(Result<ChildSpec, SupervisorError>),
+    Child(Result<ChildSummary, SupervisorError>),
+    Module(&'static str),
 }
 
 /// The supervisor's message to itself after a failed restart (OTP's
@@ -107,6 +111,8 @@ impl Flow {
 pub(super) struct SupervisorServer {
     /// The name in reports: the registered name, or `<pid> (module)`.
     name: String,
+    /// What `get_callback_module` answers.
+    module: &'static str,
     flags: Flags,
     intensity: Intensity,
     children: Children,
@@ -178,6 +184,7 @@ impl GenServer for SupervisorServer {
         }
         let mut sup = SupervisorServer {
             name,
+            module: arg.module,
             flags,
             intensity: Intensity::new(flags.get_max_restarts(), flags.get_max_seconds()),
             children: Children::new(specs),
@@ -201,6 +208,8 @@ impl GenServer for SupervisorServer {
             Request::WhichChildren => Response::Children(self.which_children()),
             Request::CountChildren => Response::Counts(self.count_children()),
             Request::GetChildspec(id) => Response::Spec(self.find(&id).map(|k| self.children.get(k).spec.clone())),
+            Request::WhichChild(id) => Response::Child(self.find(&id).map(|k| summary(self.children.get(k)))),
+            Request::GetCallbackModule => Response::Module(self.module),
         })
     }
 
