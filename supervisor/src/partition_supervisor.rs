@@ -53,7 +53,7 @@ use crate::children::{ChildCounts, ChildSummary};
 use crate::supervisor::{Flags, Strategy, Supervisor, SupervisorError, SupervisorModule};
 use crate::Started;
 use ember_runtime::gen_server::{CallError, ProcessName, StartError, StartOptions};
-use ember_runtime::{Dest, Name, NoProc, Pid, Reason, Ref, Via, ViaError};
+use ember_runtime::{Dest, Name, NoProc, Pid, Reason, Ref, RegisterError, Via, ViaError};
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::fmt;
@@ -680,10 +680,12 @@ impl PartitionSupervisor {
     /// `0..N` in order; returns its pid once all have started.
     ///
     /// Errors: as [`Supervisor::start_link`] (a partition that fails to
-    /// start stops the others and fails the start), and `Failed` for zero
-    /// partitions.
+    /// start stops the others and fails the start), `Failed` for zero
+    /// partitions, and `InvalidName` for the empty name `""`, which no
+    /// name accepts (nothing is started).
     ///
     /// ```
+    /// use ember_runtime::gen_server::StartError;
     /// use ember_supervisor::partition_supervisor::{PartitionSupervisor, PartitionSupervisorOptions};
     /// use ember_supervisor::ChildSpec;
     /// ember_runtime::run(|| {
@@ -692,12 +694,21 @@ impl PartitionSupervisor {
     ///     assert_eq!(PartitionSupervisor::partitions("p").unwrap(), ember_runtime::stats().schedulers);
     ///     let none = PartitionSupervisorOptions::new("q", ChildSpec::agent(|| 0)).partitions(0);
     ///     assert!(PartitionSupervisor::start_link(none).is_err());
+    ///     let unnamed = PartitionSupervisorOptions::new("", ChildSpec::agent(|| 0));
+    ///     assert!(matches!(PartitionSupervisor::start_link(unnamed), Err(StartError::InvalidName(_))));
     /// })
     /// .unwrap();
     /// ```
     pub fn start_link<A: Clone + Send + Sync + 'static>(
         options: PartitionSupervisorOptions<A>,
     ) -> Result<Pid, StartError> {
+        if let ProcessName::Local(name) = &options.name {
+            if name.is_empty() {
+                // Refused before anything starts, as `register` and the
+                // Registry refuse it.
+                return Err(StartError::InvalidName(RegisterError::EmptyName.to_string()));
+            }
+        }
         let partitions = options.partitions.unwrap_or_else(|| ember_runtime::stats().schedulers);
         if partitions == 0 {
             return Err(StartError::Failed(Reason::custom(format!(

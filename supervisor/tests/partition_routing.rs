@@ -296,3 +296,22 @@ fn runtimes_have_separate_names() {
         t.join().unwrap();
     }
 }
+
+/// The empty name is refused before anything starts, as `register("")`
+/// and `Registry::start_link` refuse it: every name behaves alike.
+#[test]
+fn the_empty_name_is_refused() {
+    run(|| {
+        let spec = ChildSpec::new("w", idle);
+        let err = PartitionSupervisor::start_link(PartitionSupervisorOptions::new("", spec.clone())).unwrap_err();
+        assert_eq!(err, StartError::InvalidName(ember_runtime::RegisterError::EmptyName.to_string()));
+        assert_eq!(ember_runtime::stats().processes, 1, "nothing was started");
+        assert!(PartitionSupervisor::partitions("").is_err());
+        assert_eq!(via_partition("", 0).whereis(), None);
+        // As a child, the same error.
+        let sup = ember_supervisor::Supervisor::start_link(vec![], ember_supervisor::SupervisorOptions::one_for_one())
+            .unwrap();
+        let child = PartitionSupervisor::child_spec(PartitionSupervisorOptions::new("", spec).partitions(1));
+        assert!(sup.start_child(child).is_err());
+    });
+}
