@@ -876,7 +876,7 @@ impl Supervisor {
     /// ```
     pub fn start_link(children: Vec<ChildSpec>, options: SupervisorOptions) -> Result<Supervisor, StartError> {
         let flags = options.flags;
-        server::start_link(Box::new(move || Some((flags, children))), "Supervisor", options.start)
+        server::start_link(Box::new(move || Some((flags, children, None))), "Supervisor", options.start)
     }
 
     /// Starts a module-based supervisor: `M::init(arg)` runs in the new
@@ -912,17 +912,64 @@ impl Supervisor {
         arg: M::Arg,
         options: StartOptions,
     ) -> Result<Supervisor, StartError> {
-        Self::start_link_named_module::<M>(arg, std::any::type_name::<M>(), options)
+        let init = move || M::init(arg).map(|(flags, children)| (flags, children, None));
+        server::start_link(Box::new(init), std::any::type_name::<M>(), options)
     }
 
-    /// [`Supervisor::start_link_module`], with the name `get_callback_module`
-    /// answers (the behaviours built on `Supervisor` give their own).
-    pub(crate) fn start_link_named_module<M: SupervisorModule>(
-        arg: M::Arg,
+    /// Starts a supervisor whose `init` — run in the new process, after its
+    /// name is registered — gives the flags, the children, and a value the
+    /// supervisor process **owns**: it is kept for as long as the supervisor
+    /// runs and dropped when it exits, however it exits (killed included),
+    /// before its exit signals and `Down`s go out. `module` is what
+    /// [`get_callback_module`](Supervisor::get_callback_module) answers.
+    ///
+    /// This is for behaviours built on `Supervisor`, as Elixir's keep ETS
+    /// tables owned by the supervisor process: a PartitionSupervisor owns
+    /// its routing table, a Registry its key tables. `init` returning
+    /// `None` makes the start return [`StartError::Ignore`].
+    ///
+    /// ```
+    /// use ember_runtime::{monitor, receive, Down, Reason};
+    /// use ember_runtime::gen_server::StartOptions;
+    /// use ember_supervisor::{Flags, Supervisor};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// /// Clears a flag when dropped.
+    /// struct Open(Arc<AtomicBool>);
+    /// impl Drop for Open {
+    ///     fn drop(&mut self) {
+    ///         self.0.store(false, Ordering::Release);
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     let open = Arc::new(AtomicBool::new(true));
+    ///     let flag = open.clone();
+    ///     let sup = Supervisor::start_link_owning("Tables", StartOptions::new(), move || {
+    ///         Some((Flags::one_for_one(), vec![], Open(flag)))
+    ///     })
+    ///     .unwrap();
+    ///     assert_eq!(sup.get_callback_module().unwrap(), "Tables");
+    ///     let pid = sup.pid().unwrap();
+    ///     monitor(pid);
+    ///     pid.exit(Reason::Kill);
+    ///     receive::<Down>();
+    ///     assert!(!open.load(Ordering::Acquire), "dropped before the Down went out");
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn start_link_owning<T: Send + 'static>(
         module: &'static str,
         options: StartOptions,
+        init: impl FnOnce() -> Option<(Flags, Vec<ChildSpec>, T)> + Send + 'static,
     ) -> Result<Supervisor, StartError> {
-        server::start_link(Box::new(move || M::init(arg)), module, options)
+        let init = move || {
+            init().map(|(flags, children, owned)| {
+                (flags, children, Some(Box::new(owned) as Box<dyn std::any::Any + Send>))
+            })
+        };
+        server::start_link(Box::new(init), module, options)
     }
 
     /// The spec to run a supervisor with these children and options under

@@ -30,8 +30,13 @@ use ember_runtime::{self_pid, trap_exit, Action, Exit, Pid, Reason};
 use std::collections::HashSet;
 use std::fmt;
 
-/// What computes the flags and children, in the supervisor's process.
-pub(super) type InitFn = Box<dyn FnOnce() -> Option<(Flags, Vec<ChildSpec>)> + Send>;
+/// What computes the flags, the children and the value the process owns,
+/// in the supervisor's process.
+pub(super) type InitFn = Box<dyn FnOnce() -> Option<(Flags, Vec<ChildSpec>, Owned)> + Send>;
+
+/// A value the supervisor process keeps until it exits (see
+/// `Supervisor::start_link_owning`).
+pub(super) type Owned = Option<Box<dyn std::any::Any + Send>>;
 
 /// The argument of the supervisor's `init`.
 pub(super) struct InitArg {
@@ -116,6 +121,8 @@ pub(super) struct SupervisorServer {
     flags: Flags,
     intensity: Intensity,
     children: Children,
+    /// Dropped with the state, when the process exits however it exits.
+    _owned: Owned,
 }
 
 // ---------------------------------------------------------------------------
@@ -173,7 +180,7 @@ impl GenServer for SupervisorServer {
     fn init(arg: InitArg) -> Init<Self> {
         trap_exit(true);
         let name = arg.name.unwrap_or_else(|| format!("{} ({})", self_pid(), arg.module));
-        let Some((flags, specs)) = (arg.init)() else {
+        let Some((flags, specs, owned)) = (arg.init)() else {
             return Init::Ignore;
         };
         if let Err(e) = flags.validate() {
@@ -188,6 +195,7 @@ impl GenServer for SupervisorServer {
             flags,
             intensity: Intensity::new(flags.get_max_restarts(), flags.get_max_seconds()),
             children: Children::new(specs),
+            _owned: owned,
         };
         match sup.start_children(None) {
             // Static supervisors have little to do: give the stack back.
