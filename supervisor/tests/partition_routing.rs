@@ -315,3 +315,23 @@ fn the_empty_name_is_refused() {
         assert!(sup.start_child(child).is_err());
     });
 }
+
+/// The routing table belongs to the supervisor process, not to the child
+/// specs: partitions whose spec is temporary (which keeps no start function
+/// once started) are still routed to, and the table still goes when the
+/// supervisor does.
+#[test]
+fn the_routing_table_lives_as_long_as_its_supervisor() {
+    run(|| {
+        let spec = ChildSpec::new("w", idle).restart(ember_supervisor::Restart::Temporary);
+        let ps = PartitionSupervisor::start_link(PartitionSupervisorOptions::new("temps", spec).partitions(2)).unwrap();
+        assert_eq!(PartitionSupervisor::partitions("temps").unwrap(), 2);
+        let p0 = via_partition("temps", 0).whereis().unwrap();
+        assert!(p0.is_alive());
+        assert_ne!(via_partition("temps", 1).whereis(), Some(p0));
+        let m = monitor(ps);
+        PartitionSupervisor::stop("temps", Reason::Normal).unwrap();
+        receive_if(|d: &Down| d.monitor == m);
+        assert!(PartitionSupervisor::partitions("temps").is_err());
+    });
+}
