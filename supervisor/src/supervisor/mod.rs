@@ -944,6 +944,7 @@ impl Supervisor {
     /// }
     ///
     /// ember_runtime::run(|| {
+    ///     ember_runtime::trap_exit(true); // the supervisor is linked to us, and will be killed
     ///     let open = Arc::new(AtomicBool::new(true));
     ///     let flag = open.clone();
     ///     let sup = Supervisor::start_link_owning("Tables", StartOptions::new(), move || {
