@@ -106,37 +106,37 @@ struct Iter<'a, T> {
     back: Key,
 }
 
-impl<'a, T> Iterator for Iter<'a, T> {
-    type Item = (Key, &'a T);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.front == NIL {
+impl<'a, T> Iter<'a, T> {
+    /// Takes the record at the front (or the back) and moves that end
+    /// inward; the two ends meet at the last record.
+    fn take(&mut self, front: bool) -> Option<(Key, &'a T)> {
+        let key = if front { self.front } else { self.back };
+        if key == NIL {
             return None;
         }
-        let key = self.front;
         let node = &self.order.slab[key as usize];
-        if key == self.back {
+        if self.front == self.back {
             (self.front, self.back) = (NIL, NIL);
-        } else {
+        } else if front {
             self.front = node.next;
+        } else {
+            self.back = node.prev;
         }
         Some((key, &node.value))
     }
 }
 
+impl<'a, T> Iterator for Iter<'a, T> {
+    type Item = (Key, &'a T);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.take(true)
+    }
+}
+
 impl<T> DoubleEndedIterator for Iter<'_, T> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if self.back == NIL {
-            return None;
-        }
-        let key = self.back;
-        let node = &self.order.slab[key as usize];
-        if key == self.front {
-            (self.front, self.back) = (NIL, NIL);
-        } else {
-            self.back = node.prev;
-        }
-        Some((key, &node.value))
+        self.take(false)
     }
 }
 
