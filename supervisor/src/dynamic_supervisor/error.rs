@@ -5,8 +5,8 @@ use crate::child_spec::ChildSpecError;
 use ember_runtime::gen_server::CallError;
 use ember_runtime::{Pid, Reason};
 use std::fmt;
-/// Why [`DynamicSupervisor::start_child`] failed. (On success it returns a
-/// [`StartedChild`]: `Running(pid)`, `RunningInfo(pid, info)` or `Ignored`
+/// Why [`DynamicSupervisor::start_child`](super::DynamicSupervisor::start_child) failed. (On success it returns a
+/// [`StartedChild`](crate::StartedChild): `Running(pid)`, `RunningInfo(pid, info)` or `Ignored`
 /// — Elixir's `{:ok, pid}`, `{:ok, pid, info}`, `:ignore`.)
 ///
 /// ```
@@ -69,7 +69,7 @@ impl fmt::Display for StartChildError {
 
 impl std::error::Error for StartChildError {}
 
-/// Why [`DynamicSupervisor::terminate_child`] failed.
+/// Why [`DynamicSupervisor::terminate_child`](super::DynamicSupervisor::terminate_child) failed.
 ///
 /// ```
 /// use ember_runtime::gen_server::CallError;

@@ -29,7 +29,7 @@
 //!
 //! # How it works
 //!
-//! The supervisor is a [`GenServer`] that traps exits. Every API function is
+//! The supervisor is a [`GenServer`](ember_runtime::GenServer) that traps exits. Every API function is
 //! a call with an infinite timeout, except that [`DynamicSupervisor::start_child`]
 //! checks the child spec in the *caller* first: an invalid spec never
 //! reaches the supervisor.
@@ -48,7 +48,7 @@
 //!   the supervisor shuts every child down and exits with `Shutdown`. A
 //!   restart whose start fails is retried through a message the supervisor
 //!   sends itself (Elixir's `$gen_restart`), so requests queued meanwhile are
-//!   served first; meanwhile the child shows as [`ChildPid::Restarting`].
+//!   served first; meanwhile the child shows as [`ChildPid::Restarting`](crate::ChildPid::Restarting).
 //! * **Shutdown** (§5.6): [`shutdown_children`](crate::shutdown::shutdown_children) with
 //!   [`Others::Drop`](crate::shutdown::Others::Drop) — every
 //!   child is signalled at once, one timer per distinct shutdown timeout
@@ -258,7 +258,7 @@ impl DynamicSupervisor {
     }
 
     /// Every child, in start order (a restarted child moves to the end): id
-    /// `None` (ids are ignored), pid or [`ChildPid::Restarting`], type.
+    /// `None` (ids are ignored), pid or [`ChildPid::Restarting`](crate::ChildPid::Restarting), type.
     ///
     /// ```
     /// use ember_supervisor::dynamic_supervisor::{DynamicSupervisor, DynamicSupervisorOptions};

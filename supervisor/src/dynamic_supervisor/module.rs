@@ -41,7 +41,7 @@ use std::marker::PhantomData;
 pub enum DynamicInit<A> {
     /// Run with these flags.
     Ok(DynamicSupervisorFlags<A>),
-    /// Do not start: the start function returns [`StartError::Ignore`] and
+    /// Do not start: the start function returns [`StartError::Ignore`](ember_runtime::gen_server::StartError::Ignore) and
     /// the process exits `Normal`.
     Ignore,
 }

@@ -78,7 +78,7 @@ impl<A> DynamicSupervisorFlags<A> {
 
     /// At most this many children at a time, restarting ones included
     /// (default: no limit). Past it, `start_child` returns
-    /// [`StartChildError::MaxChildren`].
+    /// [`StartChildError::MaxChildren`](super::StartChildError::MaxChildren).
     ///
     /// ```
     /// use ember_supervisor::dynamic_supervisor::DynamicSupervisorFlags;
@@ -150,7 +150,7 @@ impl<A> DynamicSupervisorFlags<A> {
     }
 }
 
-/// Options for [`DynamicSupervisor::start_link`] (Elixir's `start_link(opts)`
+/// Options for [`DynamicSupervisor::start_link`](super::DynamicSupervisor::start_link) (Elixir's `start_link(opts)`
 /// keyword list): the [flags](DynamicSupervisorFlags) and the GenServer start
 /// options (name, init timeout, spawn options).
 ///
