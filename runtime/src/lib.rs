@@ -27,12 +27,16 @@
 //!
 //! Where things live:
 //!
-//! * `scheduler` — workers, run queues, stealing, parking, the blocking pool;
-//! * `process` — process slots and table, spawn, exit, introspection;
-//! * `mailbox` — send and selective receive;
-//! * `signal` — links, monitors, exit signals;
+//! * `scheduler` — workers, run queues, stealing, parking, the reductions
+//!   budget, the blocking pool;
+//! * `process` — the process slot and table, the current process
+//!   (`process/current.rs`), the trampoline every coroutine runs, the panic
+//!   hook, spawn, exit, introspection;
+//! * `mailbox` — delivery into the inbox, draining it, selective receive;
+//! * `signal` — links, monitors, and the exit-signal decision table
+//!   (`signal/decision.rs`);
 //! * `name` — registered names, `via` naming, addresses;
-//! * `time` and `timer` — timers;
+//! * `time` (the API) and `timer` (the per-worker wheels) — timers;
 //! * `stack` — the stack pool.
 //!
 //! Processes migrate between worker threads at every suspension (any call

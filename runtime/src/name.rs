@@ -10,7 +10,7 @@
 //!   wherever OTP accepts a "server reference".
 
 use crate::pid::Pid;
-use crate::process::context::current;
+use crate::process::current::current;
 use parking_lot::RwLock;
 use std::any::Any;
 use std::collections::HashMap;
@@ -330,7 +330,7 @@ pub trait Via: fmt::Debug + Send + Sync + 'static {
     /// Sends a message to the process registered under this name.
     fn send(&self, msg: Box<dyn Any + Send>) -> Result<(), NoProc> {
         let pid = self.whereis_name().ok_or_else(|| NoProc::Via(format!("{self:?}")))?;
-        crate::process::context::send_message(pid, msg);
+        crate::mailbox::deliver::send_message(pid, msg);
         Ok(())
     }
 }

@@ -1,19 +1,19 @@
 //! Starting and stopping a runtime: [`run`], [`Runtime`], [`Builder`].
 
 use crate::pid::Pid;
-use crate::process::context::{install_panic_hook, try_current};
+use crate::process::current::try_current;
+use crate::process::panic::install_panic_hook;
 use crate::process::spawn::spawn_detached;
-use crate::process::{Control, Entry, ExitHook, Finish};
+use crate::process::{Entry, ExitHook, Finish};
 use crate::reason::Reason;
-use crate::scheduler::worker::run_worker;
+use crate::scheduler::sysmon::Monitor;
 use crate::scheduler::{Config, Scheduler};
-use crate::stack::{GuardMode, StackConfig};
+use crate::stack::{GuardMode, StackConfig, MAX_STACK};
 use parking_lot::Mutex;
 use std::fmt;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Default usable stack size of a process: 128 KiB of address space, of
@@ -38,7 +38,19 @@ pub struct Builder {
     max_blocking_threads: usize,
     blocking_keep_alive: Duration,
     thread_name: String,
+    max_spare_schedulers: Option<usize>,
+    hold_threshold: Duration,
+    shutdown_timeout: Duration,
 }
+
+/// How long dropping a [`Runtime`] waits for its processes to exit before it
+/// abandons those stuck in their destructors (see
+/// [`Builder::shutdown_timeout`]).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a worker may run one process without a runtime call before the
+/// system monitor counts it as held (see [`Builder::hold_threshold`]).
+pub const DEFAULT_HOLD_THRESHOLD: Duration = Duration::from_millis(10);
 
 impl Default for Builder {
     fn default() -> Self {
@@ -50,6 +62,9 @@ impl Default for Builder {
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
             thread_name: "ember-worker".into(),
+            max_spare_schedulers: None,
+            hold_threshold: DEFAULT_HOLD_THRESHOLD,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -97,6 +112,46 @@ impl Builder {
         self
     }
 
+    /// Most spare worker threads the system monitor may start while workers
+    /// are held by processes that do not return to the runtime (default:
+    /// four per scheduler). Spares park when they are no longer needed.
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().max_spare_schedulers(2);
+    /// ```
+    pub fn max_spare_schedulers(mut self, n: usize) -> Self {
+        self.max_spare_schedulers = Some(n);
+        self
+    }
+
+    /// How long a process may run without a runtime call before the system
+    /// monitor counts its worker as held: it then reports a `long_schedule`
+    /// and hands the worker's floating work and timers to other workers
+    /// (see [`DEFAULT_HOLD_THRESHOLD`]; at least 1 ms).
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().hold_threshold(std::time::Duration::from_millis(5));
+    /// ```
+    pub fn hold_threshold(mut self, threshold: Duration) -> Self {
+        self.hold_threshold = threshold.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long shutdown (dropping the [`Runtime`], or the end of [`run`])
+    /// waits for the processes it stopped to finish their destructors. A
+    /// process still suspended after that is abandoned: the rest of its
+    /// destructors never run, its stack is leaked, and stderr says so. A
+    /// process that never returns to the runtime is left to its worker
+    /// thread after a second such wait. See [`DEFAULT_SHUTDOWN_TIMEOUT`].
+    ///
+    /// ```
+    /// let _ = ember_runtime::Runtime::builder().shutdown_timeout(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
     /// Use `mprotect` guard pages even where `MADV_GUARD_INSTALL` works
     /// (each such guard costs a kernel memory map; for testing the fallback).
     ///
@@ -115,6 +170,16 @@ impl Builder {
     /// drop(rt);
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
+        if self.stack_size > MAX_STACK {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "ember: Builder::stack_size({}) asks for a larger process stack than the largest supported, {} \
+                     bytes",
+                    self.stack_size, MAX_STACK
+                ),
+            ));
+        }
         install_panic_hook();
         let workers = self.schedulers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let config = Config {
@@ -125,24 +190,17 @@ impl Builder {
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
             thread_name: self.thread_name,
+            shutdown_timeout: self.shutdown_timeout,
+            max_spare_workers: self.max_spare_schedulers.unwrap_or(4 * workers),
+            hold_threshold: self.hold_threshold,
         };
         let (sched, queues) = Scheduler::new(config);
-        let mut threads = Vec::with_capacity(workers);
-        for (index, queue) in queues.into_iter().enumerate() {
-            let s = sched.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-{index}", sched.config.thread_name))
-                .spawn(move || run_worker(s, index, queue));
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                Err(e) => {
-                    let rt = Runtime { sched, threads: Mutex::new(threads) };
-                    rt.shutdown_now();
-                    return Err(e);
-                }
-            }
+        if let Err(e) = Monitor::start(&sched, queues) {
+            let rt = Runtime { sched };
+            rt.shutdown_now();
+            return Err(e);
         }
-        Ok(Runtime { sched, threads: Mutex::new(threads) })
+        Ok(Runtime { sched })
     }
 }
 
@@ -165,7 +223,6 @@ impl Builder {
 /// ```
 pub struct Runtime {
     sched: Arc<Scheduler>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -297,29 +354,37 @@ impl Runtime {
     }
 
     fn shutdown_now(&self) {
-        let sched = &*self.sched;
-        sched.shutting_down.store(true, Ordering::SeqCst);
-        for pid in crate::process::info::live_processes(sched) {
-            sched.deliver(pid, Box::new(Control::Terminate(Reason::Shutdown)), true, true);
-        }
-        {
-            let mut guard = sched.exited.0.lock();
-            while sched.table.live.load(Ordering::Acquire) > 0 {
-                sched.exited.1.wait_for(&mut guard, Duration::from_millis(100));
-            }
-        }
-        sched.stop.store(true, Ordering::SeqCst);
-        sched.unpark_all();
-        for handle in self.threads.lock().drain(..) {
-            let _ = handle.join();
-        }
-        sched.blocking.shutdown();
+        self.sched.shutdown(self.sched.config.shutdown_timeout);
     }
 }
 
 impl Drop for Runtime {
+    /// Shuts the runtime down (see the type's docs). Dropping the runtime
+    /// from inside one of its own processes cannot wait for that process to
+    /// exit: the shutdown then runs on a thread of its own, and the drop
+    /// panics with a message saying so (unless the process is already
+    /// unwinding, where a panic would abort).
     fn drop(&mut self) {
-        self.shutdown_now();
+        let inside = try_current().is_some_and(|cur| std::ptr::eq(cur.sched(), &*self.sched));
+        if !inside {
+            self.shutdown_now();
+            return;
+        }
+        let sched = self.sched.clone();
+        let timeout = sched.config.shutdown_timeout;
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-shutdown", sched.config.thread_name))
+            .spawn(move || sched.shutdown(timeout));
+        if spawned.is_err() {
+            eprintln!("[ember] could not start a thread to shut the runtime down; it is leaked");
+        }
+        if !try_current().is_some_and(|cur| cur.unwinding()) {
+            panic!(
+                "ember: the last Runtime handle was dropped inside one of its own processes; the runtime shuts down \
+                 on a thread of its own, which ends this process too. Drop the Runtime from outside it (after \
+                 Runtime::block_on returns)"
+            );
+        }
     }
 }
 
@@ -341,7 +406,7 @@ pub(crate) fn stats_of(sched: &Scheduler) -> RuntimeStats {
 /// ```
 #[track_caller]
 pub fn stats() -> RuntimeStats {
-    stats_of(crate::process::context::current().sched())
+    stats_of(crate::process::current::current().sched())
 }
 
 /// Runs `f` as the root process of a new runtime with default settings,

@@ -6,9 +6,9 @@
 //! parking_lot directly.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU32, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicU32, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 
 /// A mutex whose `lock` returns the guard directly (parking_lot style).
 #[derive(Debug, Default)]

@@ -12,7 +12,7 @@ use super::ReplyTo;
 use crate::mailbox::receive::receive_with;
 use crate::name::Dest;
 use crate::pid::Ref;
-use crate::process::context::{current, try_current};
+use crate::process::current::{current, try_current};
 use crate::reason::Reason;
 use crate::scheduler::Scheduler;
 use crate::signal::{demonitor_flush, monitor, Down};

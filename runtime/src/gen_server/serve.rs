@@ -7,9 +7,9 @@
 
 use super::call::{CallMsg, CastMsg, SysMsg};
 use super::{reply, Action, CallResult, GenServer, Info, Next, ProcessName, ReplyTo, Timeout};
-use crate::mailbox::receive::try_receive_with;
+use crate::mailbox::receive::try_receive_idle;
 use crate::pid::Pid;
-use crate::process::context::current;
+use crate::process::current::current;
 use crate::process::Finish;
 use crate::reason::Reason;
 use crate::signal::Exit;
@@ -81,7 +81,9 @@ pub(crate) fn enter_loop<S: GenServer>(mut server: Loop<S>, mut next: Option<Nex
 /// The next message, `None` on timeout, `Err` when an exit signal kills the
 /// server meanwhile.
 fn receive_next(timeout: Option<Duration>) -> Result<Option<Box<dyn Any + Send>>, Reason> {
-    try_receive_with(|_| Some(()), timeout).map(|found| found.map(|(_, m)| m)).map_err(|(reason, _)| reason)
+    // The loop's own frames and the server's (`Send`) state are all that is
+    // on the stack here: a safe point, the server floats while it waits.
+    try_receive_idle(|_| Some(()), timeout).map(|found| found.map(|(_, m)| m)).map_err(|(reason, _)| reason)
 }
 
 fn hibernate<S: GenServer>(server: Loop<S>) -> Finish {

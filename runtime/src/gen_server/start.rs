@@ -19,7 +19,7 @@ use crate::mailbox::receive::receive_with;
 use crate::mailbox::remove_first;
 use crate::name::{Dest, Name, Via, ViaError};
 use crate::pid::{Pid, Ref};
-use crate::process::context::current;
+use crate::process::current::current;
 use crate::process::spawn::{spawn_entry, SpawnError, SpawnOptions};
 use crate::process::{Entry, Finish};
 use crate::reason::Reason;

@@ -10,13 +10,15 @@
 //! receive loop over a large mailbox stays linear, and taking the first
 //! message of a type already in front is O(1).
 
+pub(crate) mod deliver;
+pub(crate) mod drain;
 pub(crate) mod receive;
 
 pub use receive::{receive, receive_any, receive_any_timeout, receive_if, receive_if_timeout, receive_timeout, Select};
 
 use crate::name::{Name, NoProc};
 use crate::pid::Pid;
-use crate::process::context::{current, try_current, Current};
+use crate::process::current::{current, try_current, Current};
 use crate::process::Message;
 use std::any::Any;
 use std::sync::atomic::Ordering;
@@ -45,11 +47,11 @@ pub fn send<M: Any + Send>(pid: Pid, msg: M) {
             if pid.node == cur.sched().node {
                 cur.sched().deliver(pid, Box::new(msg), false, false);
             } else {
-                crate::scheduler::deliver_anywhere(pid, Box::new(msg), false, false);
+                crate::mailbox::deliver::deliver_anywhere(pid, Box::new(msg), false, false);
             }
         }
         None => {
-            crate::scheduler::deliver_anywhere(pid, Box::new(msg), false, false);
+            crate::mailbox::deliver::deliver_anywhere(pid, Box::new(msg), false, false);
         }
     }
 }

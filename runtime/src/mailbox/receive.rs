@@ -1,6 +1,6 @@
 //! Selective receive (SEMANTICS.md §2.2).
 
-use crate::process::context::current;
+use crate::process::current::current;
 use crate::process::Message;
 use crate::reason::Reason;
 use crate::scheduler::Suspend;
@@ -27,7 +27,7 @@ pub(crate) fn receive_with<A>(
 ) -> Option<(A, Message)> {
     match try_receive_with(matcher, timeout) {
         Ok(found) => found,
-        Err((reason, signal)) => crate::process::context::die(&current(), reason, signal),
+        Err((reason, signal)) => crate::process::exit::die(&current(), reason, signal),
     }
 }
 
@@ -35,8 +35,29 @@ pub(crate) fn receive_with<A>(
 /// by_signal))` instead of unwinding the process (the GenServer loop returns
 /// to its entry with it: a server dies without unwinding its stack).
 pub(crate) fn try_receive_with<A>(
+    matcher: impl FnMut(&(dyn Any + Send)) -> Option<A>,
+    timeout: Option<Duration>,
+) -> Result<Option<(A, Message)>, (Reason, bool)> {
+    receive_loop(matcher, timeout, false)
+}
+
+/// The idle receive of a behaviour's loop (GenServer, Agent, the
+/// supervisors), between two messages: [`try_receive_with`] at a **safe
+/// point**. The caller guarantees that below it the stack holds only the
+/// runtime's own frames and `Send` data (the server's state, owned by the
+/// loop), so the process floats — any worker may resume it — while it waits
+/// (see `scheduler::placement`).
+pub(crate) fn try_receive_idle<A>(
+    matcher: impl FnMut(&(dyn Any + Send)) -> Option<A>,
+    timeout: Option<Duration>,
+) -> Result<Option<(A, Message)>, (Reason, bool)> {
+    receive_loop(matcher, timeout, true)
+}
+
+fn receive_loop<A>(
     mut matcher: impl FnMut(&(dyn Any + Send)) -> Option<A>,
     timeout: Option<Duration>,
+    safe_point: bool,
 ) -> Result<Option<(A, Message)>, (Reason, bool)> {
     let cur = current();
     cur.try_charge(1)?;
@@ -46,7 +67,7 @@ pub(crate) fn try_receive_with<A>(
         assert!(!local.matching, "ember: receive called inside a receive predicate");
         local.matching = true;
     }
-    struct Reset(crate::process::context::Current);
+    struct Reset(crate::process::current::Current);
     impl Drop for Reset {
         fn drop(&mut self) {
             // SAFETY: runs on the process (normal return or unwind), short borrow.
@@ -126,7 +147,11 @@ pub(crate) fn try_receive_with<A>(
                 }
             },
         }
-        cur.suspend(Suspend::Wait);
+        if safe_point {
+            cur.suspend_at_safe_point(Suspend::Wait);
+        } else {
+            cur.suspend(Suspend::Wait);
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! What a process can do to itself: learn its pid, exit, yield, hibernate.
 
-use super::context::{current, die, take_panic_location, try_current, Unwind};
+use super::current::{current, try_current};
+use super::exit::die;
+use super::panic::take_panic_location;
+use super::trampoline::Unwind;
 use super::{Entry, Finish};
 use crate::pid::Pid;
 use crate::reason::Reason;
@@ -81,7 +84,8 @@ pub fn yield_now() {
 /// ```
 #[track_caller]
 pub fn hibernate<F: FnOnce() + Send + 'static>(f: F) -> ! {
-    let _ = current();
+    let cur = current();
+    cur.unwind_started();
     let entry: Entry = Box::new(move || {
         f();
         Finish::Exit(Reason::Normal)
@@ -115,13 +119,24 @@ pub fn hibernate<F: FnOnce() + Send + 'static>(f: F) -> ! {
 pub fn catch_exit<T>(f: impl FnOnce() -> T) -> Result<T, Reason> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(v) => Ok(v),
-        Err(payload) => match payload.downcast::<Unwind>() {
-            Ok(unwind) => match *unwind {
-                Unwind::Exit { reason, signal: false } => Err(reason),
-                other => std::panic::resume_unwind(Box::new(other)),
-            },
-            Err(payload) => Err(panic_reason(payload)),
-        },
+        Err(payload) => {
+            let cur = try_current();
+            if let Some(cur) = &cur {
+                cur.unwind_caught();
+            }
+            match payload.downcast::<Unwind>() {
+                Ok(unwind) => match *unwind {
+                    Unwind::Exit { reason, signal: false } => Err(reason),
+                    other => {
+                        if let Some(cur) = &cur {
+                            cur.unwind_started();
+                        }
+                        std::panic::resume_unwind(Box::new(other))
+                    }
+                },
+                Err(payload) => Err(panic_reason(payload)),
+            }
+        }
     }
 }
 

@@ -1,12 +1,37 @@
 //! How a process ends.
 //!
-//! The exit procedure runs on the worker's own stack once the process's
-//! coroutine has finished (or, for a process that holds no stack, instead of
-//! starting it). In order (SEMANTICS.md §10, item 2):
+//! # Exiting
 //!
-//! 1. mark the process not alive and take its links, monitors and name, all
-//!    under the slot lock — from here on, links and monitors aimed at it get
-//!    `noproc`, and messages to it are dropped;
+//! A process decides to exit when its function returns, when it calls
+//! `exit(reason)` or panics, or when it takes a fatal exit signal from its
+//! inbox. Except when its function returns, it then **unwinds**: its
+//! destructors run, and they may use the runtime — flush through
+//! `blocking`, give a connection back with `Server::call`, wait for a reply
+//! — because the process is still alive while they run: messages, replies
+//! and `Down`s still reach it, it keeps its name, links and monitors, and
+//! `process_info` shows it `Exiting`. Once the unwind is done, the exit
+//! procedure runs on the worker's own stack.
+//!
+//! # Kill
+//!
+//! An explicit `Kill` (`pid.exit(Reason::Kill)`) is unconditional, as on the
+//! BEAM: the process's **identity ends at once**, whatever it is doing —
+//! even in the middle of cleanup code waiting in a receive. Its name is
+//! released, its links get `killed` exit signals and its monitors `Down`s
+//! with `killed`, new monitors get `noproc`, and its pid is dead. What is
+//! left of it — the stack, with destructors still to run — finishes
+//! **detached**, under a fresh anonymous pid (so that replies to calls its
+//! destructors make still reach it), and exits with `killed` when its
+//! unwind is done. A detached remnant that never finishes holds its slot
+//! and stack until runtime shutdown, which abandons it (see
+//! `Runtime::drop`).
+//!
+//! # The exit procedure
+//!
+//! In order (SEMANTICS.md §10, item 2), for the identity that ends:
+//!
+//! 1. take its links, monitors and name, under the slot lock (when the
+//!    whole process ends, it also stops accepting messages here);
 //! 2. release the registered name, *before* any signal goes out, so a
 //!    supervisor that hears of the exit can register the name again at once;
 //! 3. remove the monitors it held from their targets;
@@ -16,49 +41,87 @@
 //! 5. emit a crash report if the reason is not clean and the process failed
 //!    by itself (a panic, `exit`) — a process killed by an exit signal ran
 //!    no code and, as in OTP, gets none;
-//! 6. advance the slot's serial (the pid is dead from now on), answer the
+//! 6. advance the slot's serial (the pid is dead from now on) and answer the
 //!    links and monitors made while it was exiting with `noproc` (after
-//!    everything above, in the order the BEAM gives), and recycle the slot.
+//!    everything above, in the order the BEAM gives).
+//!
+//! Then, when the whole process ends, the slot is recycled.
 
-use super::{Control, Slot};
+use super::current::Current;
+use super::trampoline::Unwind;
+use super::{Control, ExitHook, Slot};
+use crate::name::Name;
+use crate::pid::Pid;
 use crate::reason::Reason;
+use crate::scheduler::placement::FLOATING;
 use crate::scheduler::worker::WorkerLocal;
 use crate::scheduler::Scheduler;
 use std::sync::atomic::Ordering;
 
-/// Runs the exit procedure for the process in `slot` (owned by the caller,
-/// whose coroutine is finished or was never started). `by_signal` tells
-/// whether an exit signal killed it: such a process ran no code of its own
-/// to fail, and (as in OTP) gets no crash report.
-pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signal: bool) {
-    let pid = slot.pid(sched.node);
-    // SAFETY: the caller owns the process and no other reference to its
-    // `Local` is live (the coroutine has finished).
-    let local = unsafe { slot.local() };
-    let (links, monitors, monitored_by, name, inbox) = {
-        let mut shared = slot.shared.lock();
-        shared.alive = false;
-        shared.controls = 0;
-        (
-            shared.links.take(),
-            shared.monitors.take(),
-            shared.monitored_by.take(),
-            shared.name.take(),
-            std::mem::take(&mut shared.inbox),
-        )
-    };
-    slot.urgent.store(false, Ordering::Relaxed);
-    slot.inbox_pending.store(false, Ordering::Relaxed);
-    // Messages nobody will read; dropped outside the lock, their destructors
-    // may do anything.
-    drop_on_worker(inbox);
-    drop_on_worker(std::mem::take(&mut local.mailbox));
-    slot.mailbox_len.store(0, Ordering::Relaxed);
-    local.exit_reason = None;
-    local.returning_to_exit = false;
-    local.hibernated = false;
-    let on_exit = local.on_exit.take();
+/// Starts unwinding the current process so that it exits with `reason`;
+/// `signal` tells whether an exit signal (not the process itself) decided it.
+///
+/// A signal is final: should the process catch the unwind, it dies again at
+/// its next runtime call. `exit(reason)` called by the process itself is an
+/// exception, as in Erlang: a `catch_unwind` (or a GenServer running
+/// `terminate`) may catch it and carry on.
+///
+/// Never called while the process is already unwinding (a second unwind
+/// started inside a destructor would abort the OS process): callers check
+/// [`Current::unwinding`].
+pub(crate) fn die(cur: &Current, reason: Reason, signal: bool) -> ! {
+    if signal {
+        // SAFETY: running process, short borrow.
+        let local = unsafe { cur.local() };
+        if local.exit_reason.is_none() {
+            local.exit_reason = Some(Box::new((reason.clone(), signal)));
+        }
+        cur.slot().shared.lock().exiting = true;
+    }
+    cur.unwind_started();
+    std::panic::resume_unwind(Box::new(Unwind::Exit { reason, signal }))
+}
 
+impl Current {
+    /// A `Kill` was taken: the identity ends now (see the module docs); the
+    /// process goes on detached, and its remnant exits once its unwind is
+    /// done. The identity ends with `killed`, or, if its exit was already
+    /// decided (a signal or `exit` came first, as on the BEAM where the
+    /// process would be gone already), with that reason.
+    pub(crate) fn kill_identity(&self) {
+        // SAFETY: running process, short borrow.
+        if self.slot().detached.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let (reason, on_exit) = unsafe {
+            let local = self.local();
+            let decided = local.exit_reason.get_or_insert_with(|| Box::new((Reason::Killed, true)));
+            (decided.0.clone(), local.on_exit.take())
+        };
+        retire_identity(self.sched(), self.slot(), &reason, true, false, on_exit);
+    }
+}
+
+/// Runs the exit procedure (steps 1–6 of the module docs) for the identity
+/// the process in `slot` has now. `whole`: the process itself ends too (it
+/// stops accepting messages in step 1); otherwise it goes on detached under
+/// the next serial. `by_signal`: an exit signal ended it (no crash report).
+fn retire_identity(
+    sched: &Scheduler,
+    slot: &Slot,
+    reason: &Reason,
+    by_signal: bool,
+    whole: bool,
+    on_exit: Option<ExitHook>,
+) {
+    let pid = slot.pid(sched.node);
+    let (links, monitors, monitored_by, name) = {
+        let mut shared = slot.shared.lock();
+        if whole {
+            shared.alive = false;
+        }
+        (shared.links.take(), shared.monitors.take(), shared.monitored_by.take(), shared.name.take())
+    };
     if let Some(name) = &name {
         sched.names.release(name, pid);
     }
@@ -71,30 +134,19 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
         }
     }
     for (linked, ()) in links {
-        crate::scheduler::deliver_anywhere(
-            linked,
-            Box::new(Control::Exit { from: pid, reason: reason.clone(), link: true }),
-            true,
-            true,
-        );
+        send_exit(linked, pid, reason.clone());
     }
     for (monitor, watcher) in monitored_by {
         if watcher != pid {
-            crate::scheduler::deliver_anywhere(
-                watcher,
-                Box::new(Control::Down { monitor, pid, reason: reason.clone() }),
-                true,
-                false,
-            );
+            send_down(watcher, monitor, pid, reason.clone());
         }
     }
     if !reason.is_clean() && !by_signal {
-        crash_report(pid, name.as_ref(), &reason);
+        crash_report(pid, name.as_ref(), reason);
     }
     if let Some(f) = on_exit {
-        f(&reason);
+        f(reason);
     }
-
     // The pid dies here: senders compare serials under the slot lock. Links
     // and monitors made while the process was exiting (after step 1) are
     // answered now, with `noproc`, in the same critical section that retires
@@ -103,27 +155,69 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
     let (late_links, late_monitors) = {
         let mut shared = slot.shared.lock();
         slot.serial.store(slot.serial.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
+        shared.exiting = !whole;
         (shared.links.take(), shared.monitored_by.take())
     };
     for (linked, ()) in late_links {
-        crate::scheduler::deliver_anywhere(
-            linked,
-            Box::new(Control::Exit { from: pid, reason: Reason::NoProc, link: true }),
-            true,
-            true,
-        );
+        send_exit(linked, pid, Reason::NoProc);
     }
     for (monitor, watcher) in late_monitors {
-        crate::scheduler::deliver_anywhere(
-            watcher,
-            Box::new(Control::Down { monitor, pid, reason: Reason::NoProc }),
-            true,
-            false,
-        );
+        send_down(watcher, monitor, pid, Reason::NoProc);
     }
+}
+
+fn send_exit(to: Pid, from: Pid, reason: Reason) {
+    crate::mailbox::deliver::send_control(to, Control::Exit { from, reason, link: true }, true);
+}
+
+fn send_down(to: Pid, monitor: crate::Ref, pid: Pid, reason: Reason) {
+    crate::mailbox::deliver::send_control(to, Control::Down { monitor, pid, reason }, false);
+}
+
+/// Runs the exit procedure for the process in `slot` (owned by the caller,
+/// whose coroutine is finished or was never started), then frees the slot.
+/// `by_signal` tells whether an exit signal killed it: such a process ran no
+/// code of its own to fail, and (as in OTP) gets no crash report. A process
+/// whose identity a `Kill` already ended (detached) just ends its anonymous
+/// remnant.
+pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signal: bool) {
+    // SAFETY: the caller owns the process and no other reference to its
+    // `Local` is live (the coroutine has finished). One short borrow.
+    let (detached, on_exit, mailbox) = unsafe {
+        let local = slot.local();
+        let detached = slot.detached.swap(false, Ordering::Relaxed);
+        local.exit_reason = None;
+        local.returning_to_exit = false;
+        local.hibernated = false;
+        local.free_migration = false;
+        (detached, local.on_exit.take(), std::mem::take(&mut local.mailbox))
+    };
+    slot.mailbox_len.store(0, Ordering::Relaxed);
+    // A detached remnant reports nothing: its identity was reported when the
+    // `Kill` ended it.
+    retire_identity(sched, slot, &reason, by_signal || detached, true, on_exit);
+    let inbox = {
+        let mut shared = slot.shared.lock();
+        shared.controls = 0;
+        shared.exiting = false;
+        std::mem::take(&mut shared.inbox)
+    };
+    slot.urgent.store(false, Ordering::Relaxed);
+    slot.inbox_pending.store(false, Ordering::Relaxed);
+    // Messages nobody will read; dropped outside the lock, their destructors
+    // may do anything.
+    drop_on_worker(inbox);
+    drop_on_worker(mailbox);
+    free_slot(sched, slot);
+}
+
+/// Recycles the slot of a process that is gone.
+fn free_slot(sched: &Scheduler, slot: &Slot) {
     slot.trap_exit.store(false, Ordering::Relaxed);
     slot.hibernating.store(false, Ordering::Relaxed);
     slot.reductions.store(0, Ordering::Relaxed);
+    slot.unwinding.store(0, Ordering::Relaxed);
+    slot.home.store(FLOATING, Ordering::Relaxed);
     slot.run.release();
     match WorkerLocal::current_of(sched) {
         Some(worker) => worker.give_slot(slot.index),
@@ -148,7 +242,7 @@ pub(crate) fn drop_on_worker<T>(value: T) {
 /// The crash report of a process that ended with a non-clean reason
 /// (SEMANTICS.md §9.3), through `tracing`. When no `tracing` subscriber is
 /// installed it is printed to stderr instead, so a crash is never silent.
-fn crash_report(pid: crate::Pid, name: Option<&crate::Name>, reason: &Reason) {
+fn crash_report(pid: Pid, name: Option<&Name>, reason: &Reason) {
     let location = match reason {
         Reason::Panic { location: Some(l), .. } => Some(l.to_string()),
         _ => None,

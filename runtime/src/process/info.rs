@@ -1,6 +1,6 @@
 //! Introspection: `process_info`, `processes`, `is_alive`.
 
-use super::context::{current, try_current};
+use super::current::{current, try_current};
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
 use crate::scheduler::state;
@@ -19,7 +19,9 @@ pub enum Status {
     Waiting,
     /// Hibernating: holds no stack, waits for a message.
     Hibernating,
-    /// Exiting: a fatal signal was received or it returned; not alive any more.
+    /// Exiting: its exit is decided and its destructors are running (they
+    /// may still use the runtime); it keeps its name, links and monitors
+    /// until they are done.
     Exiting,
 }
 
@@ -86,6 +88,7 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
         let run = slot.run.load();
         let stack_bytes = slot.stack_used.load(Ordering::Relaxed);
         let status = match run {
+            _ if shared.exiting => Status::Exiting,
             state::RUNNING | state::NOTIFIED => Status::Running,
             state::SCHEDULED => Status::Runnable,
             _ if slot.hibernating.load(Ordering::Relaxed) => Status::Hibernating,
@@ -107,8 +110,10 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
     .flatten()
 }
 
-/// Whether `pid` is alive: spawned and not exiting (Erlang
-/// `is_process_alive/1`). Works from any thread.
+/// Whether `pid` is alive: spawned and not yet ended (Erlang
+/// `is_process_alive/1`). A process whose destructors are still running
+/// after its exit was decided is alive (see [`Status::Exiting`]). Works from
+/// any thread.
 ///
 /// ```
 /// use ember_runtime::{is_alive, spawn_monitor, receive, Down};

@@ -22,12 +22,15 @@
 //!   coroutine, the private mailbox that selective receive scans, the budget.
 
 pub(crate) mod api;
-pub(crate) mod context;
+pub(crate) mod current;
 pub(crate) mod exit;
 pub(crate) mod info;
+pub(crate) mod panic;
 pub(crate) mod sets;
 pub(crate) mod spawn;
 pub(crate) mod table;
+pub(crate) mod trampoline;
+pub(crate) mod unwinding;
 
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
@@ -80,7 +83,43 @@ pub(crate) enum Body {
     /// Not started yet (just spawned, or hibernated): no stack is held.
     Fresh(Entry),
     /// Started: suspended on its own stack.
-    Running(ProcessCoroutine),
+    Running(Suspended),
+}
+
+/// A started coroutine that is suspended: resumed by its worker, or
+/// abandoned at shutdown — never dropped. Dropping a suspended corosensei
+/// coroutine force-unwinds its stack on whatever thread drops it, outside
+/// the process (no `CURRENT`, possibly not its home thread, with the
+/// trampoline's `catch_unwind` in the way); the runtime never does that, and
+/// this guard turns a bug that would into an abort with a message.
+pub(crate) struct Suspended(std::mem::ManuallyDrop<ProcessCoroutine>);
+
+impl Suspended {
+    pub(crate) fn new(co: ProcessCoroutine) -> Self {
+        Suspended(std::mem::ManuallyDrop::new(co))
+    }
+
+    /// The coroutine, to resume it.
+    pub(crate) fn resume_it(self) -> ProcessCoroutine {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again (ManuallyDrop), so
+        // the coroutine is moved out exactly once.
+        unsafe { std::mem::ManuallyDrop::take(&mut this.0) }
+    }
+
+    /// Gives the process up without running the rest of its stack: the
+    /// coroutine and its stack are leaked (never reused: a blocking call's
+    /// frame may still be written by a pool thread).
+    pub(crate) fn abandon(self) {
+        std::mem::forget(self.resume_it());
+    }
+}
+
+impl Drop for Suspended {
+    fn drop(&mut self) {
+        eprintln!("[ember] internal error: a suspended process was dropped instead of resumed or abandoned");
+        std::process::abort();
+    }
 }
 
 /// A signal that is not a plain message. Control signals travel through the
@@ -99,9 +138,15 @@ pub(crate) enum Control {
 
 /// The part of a slot other processes touch, under the slot's mutex.
 pub(crate) struct Shared {
-    /// False from the moment the process starts exiting. Messages, links and
-    /// monitors aimed at a process that is not alive are refused (`noproc`).
+    /// False once the process has ended (its exit procedure ran). Messages,
+    /// links and monitors aimed at a process that is not alive are refused
+    /// (`noproc`). A process that is exiting (unwinding, its destructors
+    /// running) is still alive: its cleanup code gets replies.
     pub(crate) alive: bool,
+    /// The process is exiting: its exit is decided and its destructors run
+    /// (or, after a `Kill`, it is a detached remnant). Shown by
+    /// `process_info` as `Status::Exiting`.
+    pub(crate) exiting: bool,
     /// Messages and control signals in arrival order, not yet seen by the
     /// process.
     pub(crate) inbox: VecDeque<Message>,
@@ -122,6 +167,7 @@ impl Shared {
     fn new() -> Self {
         Shared {
             alive: false,
+            exiting: false,
             inbox: VecDeque::new(),
             controls: 0,
             links: Default::default(),
@@ -139,6 +185,11 @@ pub(crate) struct Local {
     pub(crate) mailbox: VecDeque<Message>,
     /// Reductions left in the current slice.
     pub(crate) budget: u32,
+    /// The worker running the process (set by the worker before each resume).
+    pub(crate) worker: u32,
+    /// Spawned with the `unsafe` free-migration opt-in: floats at every
+    /// suspension (except while unwinding).
+    pub(crate) free_migration: bool,
     /// The coroutine's yielder, valid while the coroutine runs.
     pub(crate) yielder: *const corosensei::Yielder<(), Suspend>,
     /// High end of the stack the coroutine runs on (0 when it has none).
@@ -176,6 +227,8 @@ impl Local {
             body: Body::Empty,
             mailbox: VecDeque::new(),
             budget: 0,
+            worker: 0,
+            free_migration: false,
             yielder: std::ptr::null(),
             stack_base: 0,
             stack_size: 0,
@@ -194,6 +247,16 @@ impl Local {
 pub(crate) struct Slot {
     pub(crate) index: u32,
     pub(crate) run: RunState,
+    /// The worker this process is pinned to, or `placement::FLOATING` (see
+    /// `scheduler::placement`). Written by the process when it suspends (and
+    /// by its worker when it exits); read by whoever queues it.
+    pub(crate) home: AtomicU32,
+    /// Unwinds in flight on the process's stack (see `process::unwinding`).
+    pub(crate) unwinding: AtomicU32,
+    /// A `Kill` ended the process's identity; what runs now is its detached
+    /// remnant finishing its unwind, under the next serial (see
+    /// `process::exit`). Written by the process's owner only.
+    pub(crate) detached: AtomicBool,
     pub(crate) serial: AtomicU32,
     /// An exit signal is waiting in the inbox: the process must drain at its
     /// next runtime call (this is how a running process is killed).
@@ -220,9 +283,16 @@ pub(crate) struct Slot {
 
 // SAFETY: `local` is only accessed by the thread that owns the process (see
 // `Slot::local`), which the run-state protocol makes exclusive; everything
-// else is atomics or behind a mutex. The `Local` contents are `Send` except
-// the raw yielder pointer, which is only dereferenced by the process itself
-// while its coroutine runs.
+// else is atomics or behind a mutex. Two things in `Local` are not `Send`:
+// the raw yielder pointer, only dereferenced by the process itself while its
+// coroutine runs; and the coroutine. `corosensei::Coroutine` is deliberately
+// not `Send`, because its stack may hold thread-bound state (a thread-local
+// borrow, a `MutexGuard`). Handing the slot, and with it the coroutine, to
+// another thread is sound because a started coroutine is only ever resumed
+// on its home thread, except where its stack holds nothing thread-bound (a
+// safe point, or a caller who promised so through the `unsafe` free-migration
+// opt-in): see `scheduler::placement`. A coroutine that has not started, or
+// has finished, holds only its `Send` closure and a stack handle.
 unsafe impl Sync for Slot {}
 // SAFETY: as above; a slot moves between threads only as part of the table.
 unsafe impl Send for Slot {}
@@ -232,6 +302,9 @@ impl Slot {
         Slot {
             index,
             run: RunState::new(),
+            home: AtomicU32::new(crate::scheduler::placement::FLOATING),
+            unwinding: AtomicU32::new(0),
+            detached: AtomicBool::new(false),
             serial: AtomicU32::new(0),
             urgent: AtomicBool::new(false),
             inbox_pending: AtomicBool::new(false),

@@ -5,7 +5,7 @@
 //! taken until the process first runs, so a million processes spawned in a
 //! burst cost a million slots and closures, not a million stacks.
 
-use super::context::{current, Current};
+use super::current::{current, Current};
 use super::{Body, Entry, ExitHook, Finish};
 use crate::pid::{Pid, Ref};
 use crate::process::Control;
@@ -32,6 +32,7 @@ pub struct SpawnOptions {
     pub(crate) link: bool,
     pub(crate) monitor: bool,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) free_migration: bool,
 }
 
 impl SpawnOptions {
@@ -74,6 +75,44 @@ impl SpawnOptions {
         self.stack_size = Some(bytes);
         self
     }
+
+    /// Lets the process move to another worker thread at every suspension,
+    /// instead of staying pinned to the thread it started on (see the
+    /// runtime's architecture notes, "Placement"). A floating process is
+    /// rebalanced by work stealing and keeps running while its worker is held
+    /// by another process, at no other cost.
+    ///
+    /// # Safety
+    ///
+    /// Every runtime call that may suspend the process (`receive`, `sleep`,
+    /// `blocking`, `yield_now`, a call to a server, a send that spends the
+    /// slice...) may resume it on another OS thread. The caller promises
+    /// that at none of them the process's stack holds **thread-bound
+    /// state**: a borrow of a `thread_local!` value, a guard of a lock owned
+    /// by a thread (`std::sync::MutexGuard`, `StdoutLock`, any reentrant
+    /// lock), a `!Send` value shared with thread-local state (an `Rc` also
+    /// stored in a thread-local, a `rand::ThreadRng`), or anything else whose
+    /// correctness depends on the OS thread staying the same. Holding any of
+    /// these across a suspension of a freely migrating process is a data race,
+    /// i.e. undefined behaviour. While the process unwinds it is pinned
+    /// anyway (the runtime ensures that).
+    ///
+    /// ```
+    /// use ember_runtime::{receive, send, self_pid, spawn_opt, SpawnOptions};
+    /// ember_runtime::run(|| {
+    ///     let me = self_pid();
+    ///     // SAFETY: the process holds only plain `Send` data across its receive.
+    ///     let options = unsafe { SpawnOptions::new().free_migration() };
+    ///     let (pid, _) = spawn_opt(move || send(me, receive::<u32>() + 1), options);
+    ///     send(pid, 1u32);
+    ///     assert_eq!(receive::<u32>(), 2);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub unsafe fn free_migration(mut self) -> Self {
+        self.free_migration = true;
+        self
+    }
 }
 
 /// Why a process could not be spawned.
@@ -83,6 +122,14 @@ pub enum SpawnError {
     SystemLimit,
     /// The runtime is shutting down.
     ShuttingDown,
+    /// [`SpawnOptions::stack_size`] asked for more than the largest stack
+    /// the runtime supports.
+    StackTooLarge {
+        /// The usable bytes asked for.
+        requested: usize,
+        /// The largest usable stack, in bytes.
+        max: usize,
+    },
 }
 
 impl fmt::Display for SpawnError {
@@ -90,6 +137,11 @@ impl fmt::Display for SpawnError {
         match self {
             SpawnError::SystemLimit => f.write_str("system_limit: the process table is full"),
             SpawnError::ShuttingDown => f.write_str("the runtime is shutting down"),
+            SpawnError::StackTooLarge { requested, max } => write!(
+                f,
+                "a process stack of {requested} bytes was asked for (SpawnOptions::stack_size), but the largest \
+                 supported is {max} bytes"
+            ),
         }
     }
 }
@@ -205,6 +257,10 @@ pub(crate) fn spawn_entry(
     options: &SpawnOptions,
     on_exit: Option<ExitHook>,
 ) -> Result<(Pid, Option<Ref>), SpawnError> {
+    let stack_size = options.stack_size.unwrap_or(sched.config.stack_size);
+    if stack_size > crate::stack::MAX_STACK {
+        return Err(SpawnError::StackTooLarge { requested: stack_size, max: crate::stack::MAX_STACK });
+    }
     let index = match WorkerLocal::current_of(sched) {
         Some(worker) => worker.take_slot().ok_or(SpawnError::SystemLimit)?,
         None => sched.table.take_one().map_err(|_| SpawnError::SystemLimit)?,
@@ -215,9 +271,10 @@ pub(crate) fn spawn_entry(
     // wakers only act on IDLE/RUNNING states).
     let local = unsafe { slot.local() };
     local.body = Body::Fresh(entry);
-    // Stack sizes are capped at 4 GiB - 1 (a u32 in the slot).
-    local.stack_size = options.stack_size.unwrap_or(sched.config.stack_size).min(u32::MAX as usize) as u32;
+    // Checked above: at most `MAX_STACK` (1 GiB), so it fits the slot's u32.
+    local.stack_size = stack_size as u32;
     local.hibernated = false;
+    local.free_migration = options.free_migration;
     local.exit_reason = None;
     local.returning_to_exit = false;
     local.budget = 0;

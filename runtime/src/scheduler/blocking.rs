@@ -5,7 +5,7 @@
 //! the keep-alive period. The pool is joined when the runtime shuts down.
 
 use crate::pid::Pid;
-use crate::process::context::{current, Current};
+use crate::process::current::{current, Current};
 use crate::scheduler::{Scheduler, Suspend};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -74,18 +74,14 @@ impl BlockingPool {
         }
     }
 
-    /// Stops accepting work once the queue drains and joins every thread.
-    pub(crate) fn shutdown(&self) {
-        let handles = {
-            let (lock, cond) = &*self.state;
-            let mut state = lock.lock();
-            state.shutdown = true;
-            cond.notify_all();
-            std::mem::take(&mut state.handles)
-        };
-        for h in handles {
-            let _ = h.join();
-        }
+    /// Stops accepting work once the queue drains; returns the threads, for
+    /// the caller to join.
+    pub(crate) fn shutdown(&self) -> Vec<JoinHandle<()>> {
+        let (lock, cond) = &*self.state;
+        let mut state = lock.lock();
+        state.shutdown = true;
+        cond.notify_all();
+        std::mem::take(&mut state.handles)
     }
 
     pub(crate) fn threads(&self) -> usize {
@@ -166,7 +162,7 @@ where
     F: FnOnce() -> R + Send,
     R: Send,
 {
-    let Some(cur) = crate::process::context::try_current() else {
+    let Some(cur) = crate::process::current::try_current() else {
         return f();
     };
     let mut frame =
@@ -184,12 +180,22 @@ where
     cur.check_signals();
     match result {
         Ok(r) => r,
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => {
+            cur.unwind_started();
+            panic::resume_unwind(payload)
+        }
     }
 }
 
+/// Waits until the pool thread is done with the frame. Exit signals are
+/// taken meanwhile — a `Kill` ends the process's identity at once — but the
+/// process cannot leave before `done`: its frame is lent to the pool thread.
+/// A fatal signal taken here is acted on once the closure has returned.
 fn wait_done(cur: &Current, done: &AtomicBool) {
     while !done.load(Ordering::Acquire) {
         cur.suspend(Suspend::Wait);
+        if cur.slot().urgent.load(Ordering::Acquire) {
+            let _recorded = cur.try_drain();
+        }
     }
 }

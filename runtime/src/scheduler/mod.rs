@@ -2,44 +2,61 @@
 //!
 //! # Shape
 //!
-//! N worker threads (default: available parallelism). Each owns
+//! N worker threads (default: available parallelism), plus spare workers the
+//! system monitor ([`sysmon`]) starts while a worker is held. Each owns
 //!
-//! * a FIFO run queue (`crossbeam_deque::Worker`) that other workers steal from;
+//! * a FIFO run queue (`crossbeam_deque::Worker`) of *floating* processes,
+//!   which other workers steal from;
+//! * a queue of the processes *pinned* to it, which only it runs, fed by its
+//!   own wake-ups and, from other threads, by its [`pinned`] inbox;
 //! * a one-slot **run-next** for the process it just woke or spawned: the
 //!   receiver of a message runs next on the sender's core (message-passing
 //!   locality, like Go's `runnext`), so a ping-pong pair or a
-//!   request/spawn/reply chain never touches the deque; an idle worker that
-//!   has searched for a while may take it;
+//!   request/spawn/reply chain never touches a queue; an idle worker that
+//!   has searched for a while may take it if it floats;
 //! * a timer wheel (`timer`), a stack cache and a list of free slot indices.
 //!
-//! A global `Injector` takes work pushed from outside the workers (spawns and
-//! wake-ups from plain threads, the blocking pool and timers fired by another
-//! thread). Idle workers steal from random victims, then park; the protocol
-//! that keeps them from sleeping on queued work and from waking for every
-//! message is in [`idle`].
+//! Where a process may run is decided in [`placement`]: a started process is
+//! pinned to the thread it runs on, except at its safe points (not started,
+//! hibernated, a behaviour's idle receive), because its stack may hold
+//! thread-bound state (a thread-local borrow, a `MutexGuard`).
+//!
+//! A global `Injector` takes floating work pushed from outside the workers
+//! (spawns and wake-ups from plain threads, the blocking pool and timers
+//! fired by another thread). Idle workers steal from random victims, then
+//! park; the protocol that keeps them from sleeping on queued work and from
+//! waking for every message is in [`idle`] (and [`pinned`] for the inbox).
 //!
 //! Run queues hold slot indices. A process is in at most one queue at a time
 //! and a wake-up is never lost: see [`state`].
 //!
 //! # Fairness
 //!
-//! Every runtime call costs reductions. A process that spent its slice (see
-//! `Builder::budget`) yields at its next runtime call and goes to the back of
-//! its worker's queue. Every 61st pick, a worker looks at the injector first,
-//! so work from outside is not starved by a busy local queue.
+//! Every runtime call costs reductions ([`budget`]). A process that spent its
+//! slice (see `Builder::budget`) yields at its next runtime call and goes to
+//! the back of its queue. A worker alternates between its pinned and its
+//! floating queue, and every 61st pick looks at the injector first, so work
+//! from outside is not starved by a busy local queue. A process that does
+//! not return to the runtime at all holds its worker; [`sysmon`] notices and
+//! hands the worker's floating work and timers to a spare thread.
 
 pub(crate) mod blocking;
+pub(crate) mod budget;
 pub(crate) mod idle;
 pub(crate) mod park;
+pub(crate) mod pinned;
+pub(crate) mod placement;
+pub(crate) mod shutdown;
 pub(crate) mod state;
+pub(crate) mod sysmon;
 pub(crate) mod worker;
 
 use crate::name::Names;
 use crate::pid::Pid;
 use crate::process::table::Table;
-use crate::process::{Message, Slot};
+use crate::process::Slot;
 use crate::stack::{StackConfig, StackPool};
-use crate::time::TimerQueue;
+use crate::timer::TimerQueue;
 use crossbeam_deque::{Injector, Stealer};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,7 +66,6 @@ use std::time::{Duration, Instant};
 use self::blocking::{BlockingJob, BlockingPool};
 use self::idle::Idle;
 use self::park::Parker;
-use self::worker::WorkerLocal;
 
 /// Why a process's coroutine handed control back to its worker.
 pub(crate) enum Suspend {
@@ -71,14 +87,27 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) thread_name: String,
+    /// How long shutdown waits for processes before it abandons them.
+    pub(crate) shutdown_timeout: Duration,
+    /// Spare workers the system monitor may start beyond `workers`.
+    pub(crate) max_spare_workers: usize,
+    /// How long a worker may run one process before the monitor counts it
+    /// as held.
+    pub(crate) hold_threshold: Duration,
 }
 
-/// Per-worker state other threads touch.
-pub(crate) struct Remote {
+/// Per-worker state other threads touch, on its own cache lines (the
+/// run-next slots of neighbouring workers must not share a line).
+#[repr(align(128))]
+pub(crate) struct WorkerShared {
     pub(crate) stealer: Stealer<u32>,
     pub(crate) parker: Parker,
     /// The run-next slot (see `RunNext`).
     pub(crate) run_next: RunNext,
+    /// Processes pinned to this worker, handed over by other threads.
+    pub(crate) pinned: pinned::PinnedInbox,
+    /// What the system monitor watches (see [`sysmon`]).
+    pub(crate) watch: sysmon::Watch,
 }
 
 /// A worker's one-slot run-next: the process it woke or spawned last, run as
@@ -102,7 +131,18 @@ impl RunNext {
         (previous != RUN_NEXT_EMPTY).then_some(previous)
     }
 
-    /// Owner or thief: takes whatever is there.
+    /// Thief: takes the process there if it floats. A process pinned to the
+    /// slot's owner stays; should the slot be refilled with a pinned process
+    /// between the check and the swap, the thief's `run` sends it home.
+    pub(crate) fn take_floating(&self, sched: &Scheduler) -> Option<u32> {
+        let index = self.0.load(Ordering::Relaxed);
+        if index == RUN_NEXT_EMPTY || sched.home_of(index) != placement::FLOATING {
+            return None;
+        }
+        self.0.compare_exchange(index, RUN_NEXT_EMPTY, Ordering::AcqRel, Ordering::Relaxed).ok()
+    }
+
+    /// Owner: takes whatever is there.
     pub(crate) fn take(&self) -> Option<u32> {
         if self.0.load(Ordering::Relaxed) == RUN_NEXT_EMPTY {
             return None;
@@ -118,20 +158,28 @@ pub(crate) struct Scheduler {
     pub(crate) config: Config,
     pub(crate) table: Table,
     pub(crate) injector: Injector<u32>,
-    pub(crate) remotes: Box<[Remote]>,
+    /// The first `config.workers` are the workers proper; the rest are
+    /// spares, started by the system monitor when it needs them.
+    pub(crate) workers: Box<[WorkerShared]>,
     pub(crate) idle: Idle,
     pub(crate) stacks: StackPool,
-    /// One timer queue per worker, plus one for timers armed from outside.
+    /// One timer queue per worker (spares included), plus one for timers
+    /// armed from outside.
     pub(crate) timers: Box<[TimerQueue]>,
     pub(crate) names: Names,
     pub(crate) blocking: BlockingPool,
     pub(crate) start: Instant,
     /// Set once the runtime kills everything that is left.
     pub(crate) shutting_down: AtomicBool,
+    /// Set when shutdown gives up waiting: suspended processes are abandoned
+    /// instead of resumed (see `shutdown`).
+    pub(crate) abandoning: AtomicBool,
     /// Set once every process has exited: workers leave their loops.
     pub(crate) stop: AtomicBool,
     /// Signalled when the last live process exits during shutdown.
     pub(crate) exited: (Mutex<()>, Condvar),
+    /// The system monitor's own state.
+    pub(crate) sysmon: sysmon::Monitor,
 }
 
 /// The runtimes of this OS process, by node number, so that a pid can be
@@ -142,29 +190,38 @@ impl Scheduler {
     /// Builds the shared state; returns it with the per-worker run queues,
     /// which the caller hands to the worker threads.
     pub(crate) fn new(config: Config) -> (Arc<Scheduler>, Vec<crossbeam_deque::Worker<u32>>) {
-        let queues: Vec<_> = (0..config.workers).map(|_| crossbeam_deque::Worker::new_fifo()).collect();
-        let remotes = queues
+        let slots = config.workers + config.max_spare_workers;
+        let queues: Vec<_> = (0..slots).map(|_| crossbeam_deque::Worker::new_fifo()).collect();
+        let workers = queues
             .iter()
-            .map(|q| Remote { stealer: q.stealer(), parker: Parker::new(), run_next: RunNext::new() })
+            .map(|q| WorkerShared {
+                stealer: q.stealer(),
+                parker: Parker::new(),
+                run_next: RunNext::new(),
+                pinned: pinned::PinnedInbox::new(),
+                watch: sysmon::Watch::new(),
+            })
             .collect();
         let start = Instant::now();
-        let timers = (0..=config.workers).map(|_| TimerQueue::new(start)).collect();
+        let timers = (0..=slots).map(|_| TimerQueue::new(start)).collect();
         let mut nodes = NODES.write();
         let node = nodes.len() as u32;
         let sched = Arc::new(Scheduler {
             node,
             table: Table::new(),
             injector: Injector::new(),
-            remotes,
-            idle: Idle::new(config.workers),
+            workers,
+            idle: Idle::new(slots),
             stacks: StackPool::new(config.stack.clone()),
             timers,
             names: Names::default(),
             blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
             start,
             shutting_down: AtomicBool::new(false),
+            abandoning: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             exited: (Mutex::new(()), Condvar::new()),
+            sysmon: sysmon::Monitor::new(),
             config,
         });
         nodes.push(Arc::downgrade(&sched));
@@ -184,99 +241,19 @@ impl Scheduler {
         self.table.get(pid.index)
     }
 
-    /// Puts a process that was just woken (`RunState::wake` returned true)
-    /// or spawned on a run queue: the current worker's run-next slot when
-    /// called on one of this runtime's workers (what it displaces goes to the
-    /// back of the local queue, where others can steal it), the injector
-    /// otherwise.
-    pub(crate) fn schedule_woken(&self, index: u32) {
-        match WorkerLocal::current_of(self) {
-            Some(worker) => {
-                if let Some(previous) = self.remotes[worker.index].run_next.put(index) {
-                    worker.queue.push(previous);
-                    self.notify();
-                }
-            }
-            None => {
-                self.injector.push(index);
-                self.notify();
-            }
-        }
-    }
-
-    /// Puts a freshly spawned or yielding process at the back of the current
-    /// worker's queue (the injector from outside).
-    pub(crate) fn schedule_back(&self, index: u32) {
-        match WorkerLocal::current_of(self) {
-            Some(worker) => worker.queue.push(index),
-            None => self.injector.push(index),
-        }
-        self.notify();
-    }
-
     /// Wakes a sleeping worker if work was published and nobody is searching.
     #[inline]
     pub(crate) fn notify(&self) {
         if let Some(w) = self.idle.worker_to_notify() {
-            self.remotes[w].parker.unpark();
+            self.workers[w].parker.unpark();
         }
     }
 
     /// Wakes every sleeping worker (shutdown, timers armed from outside).
     pub(crate) fn unpark_all(&self) {
-        for remote in self.remotes.iter() {
-            remote.parker.unpark();
+        for worker in self.workers.iter() {
+            worker.parker.unpark();
         }
-    }
-
-    /// Delivers a message or control signal to `pid` and wakes it. Returns
-    /// false when the pid is dead (the message is dropped).
-    pub(crate) fn deliver(&self, pid: Pid, msg: Message, control: bool, urgent: bool) -> bool {
-        let Some(slot) = self.slot(pid) else {
-            return false;
-        };
-        {
-            let mut shared = slot.shared.lock();
-            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial {
-                drop(shared);
-                drop(msg);
-                return false;
-            }
-            shared.inbox.push_back(msg);
-            slot.inbox_pending.store(true, Ordering::Relaxed);
-            if control {
-                shared.controls += 1;
-                if urgent {
-                    slot.urgent.store(true, Ordering::Release);
-                }
-            }
-        }
-        if slot.run.wake() {
-            self.schedule_woken(slot.index);
-        }
-        true
-    }
-
-    /// Delivers a reply to a call: only while the caller still holds the
-    /// monitor `tag` on the server (it is removed when the call returns or
-    /// times out), so a late reply never lands in the caller's mailbox — the
-    /// role process aliases play in OTP.
-    pub(crate) fn deliver_reply(&self, pid: Pid, tag: crate::Ref, msg: Message) -> bool {
-        let Some(slot) = self.slot(pid) else { return false };
-        {
-            let mut shared = slot.shared.lock();
-            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial || !shared.monitors.contains(&tag) {
-                drop(shared);
-                drop(msg);
-                return false;
-            }
-            shared.inbox.push_back(msg);
-            slot.inbox_pending.store(true, Ordering::Relaxed);
-        }
-        if slot.run.wake() {
-            self.schedule_woken(slot.index);
-        }
-        true
     }
 
     /// Wakes `pid` without delivering anything (timers, blocking jobs).
@@ -286,18 +263,5 @@ impl Scheduler {
                 self.schedule_woken(slot.index);
             }
         }
-    }
-}
-
-/// Delivers to a pid of any runtime, from any thread.
-pub(crate) fn deliver_anywhere(pid: Pid, msg: Message, control: bool, urgent: bool) -> bool {
-    if let Some(cur) = crate::process::context::try_current() {
-        if cur.sched().node == pid.node {
-            return cur.sched().deliver(pid, msg, control, urgent);
-        }
-    }
-    match Scheduler::of_node(pid.node) {
-        Some(sched) => sched.deliver(pid, msg, control, urgent),
-        None => false,
     }
 }

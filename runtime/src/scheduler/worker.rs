@@ -2,22 +2,41 @@
 //! parks when there is none.
 //!
 //! The loop, in order of preference: the run-next slot (the process this
-//! worker just woke), the local FIFO queue, the injector (first, every 61st
-//! pick, for fairness), then — out of local work — timers that fell due,
-//! stealing a batch from the injector or a random victim, spinning a little,
-//! and finally parking until woken or until the earliest timer is due (see
-//! `idle` for the sleep/wake protocol).
+//! worker just woke), its two local queues — the processes pinned to it and
+//! the floating ones others may steal — taken in turn, its pinned inbox
+//! (pinned processes woken by other threads), the injector (first, every
+//! 61st pick, for fairness), then — out of local work — timers that fell
+//! due, stealing a batch of floating processes from the injector or a random
+//! victim, spinning a little, and finally parking until woken or until the
+//! earliest timer is due (see `idle` and `pinned` for the sleep/wake
+//! protocols).
+//!
+//! Stealing respects placement: only floating processes are ever stolen. In
+//! the first half of its spin a thief leaves a victim's last queued process
+//! alone (it most likely runs on its own core in a moment, and a process
+//! that starts there is pinned there, next to whoever spawned it); a held
+//! worker's queue and run-next are taken at once.
+//!
+//! A spare worker (started by `sysmon` while a worker is held) takes floating
+//! work only while the runtime is short of unheld workers. Once the held
+//! worker is back, the spare *drains*: it runs only the processes pinned to
+//! it, and parks as a spare again when none is left.
 
-use super::{Scheduler, Suspend};
-use crate::process::context::{self, CURRENT};
+use super::placement::FLOATING;
+use super::sysmon::Role;
+use super::{Scheduler, Suspend, WorkerShared};
+use crate::mailbox::drain::{drain, Verdict};
+use crate::process::current::CURRENT;
 use crate::process::exit::{drop_on_worker, terminate};
-use crate::process::{Body, Entry, Outcome, Slot};
+use crate::process::trampoline::trampoline;
+use crate::process::{Body, Entry, Outcome, ProcessCoroutine, Slot, Suspended};
 use crate::reason::Reason;
 use crate::stack::{PooledStack, StackCache, StackError};
 use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult};
 use crossbeam_deque::Steal;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -36,7 +55,13 @@ thread_local! {
 pub(crate) struct WorkerLocal {
     sched: Arc<Scheduler>,
     pub(crate) index: usize,
-    pub(crate) queue: crossbeam_deque::Worker<u32>,
+    /// Floating processes: stealable.
+    queue: crossbeam_deque::Worker<u32>,
+    /// Runnable processes pinned to this worker: only it runs them.
+    pinned: RefCell<VecDeque<u32>>,
+    /// Started processes pinned here (not at a safe point, not exited): a
+    /// draining spare parks only once this is zero.
+    pinned_live: Cell<usize>,
     pub(crate) free_slots: RefCell<Vec<u32>>,
     stacks: RefCell<StackCache>,
     rng: Cell<u64>,
@@ -45,7 +70,7 @@ pub(crate) struct WorkerLocal {
 
 impl WorkerLocal {
     /// The worker running on this thread, if it belongs to `sched`.
-    // Not inlined: processes migrate between threads at every suspension, so
+    // Not inlined: a process's code reaches this through runtime calls, and
     // the thread-local must be read afresh by every caller.
     #[inline(never)]
     pub(crate) fn current_of(sched: &Scheduler) -> Option<&WorkerLocal> {
@@ -58,6 +83,32 @@ impl WorkerLocal {
         // frame returns. Callers do not keep the reference across a switch.
         let w = unsafe { &*w };
         ptr::eq(Arc::as_ptr(&w.sched), sched).then_some(w)
+    }
+
+    fn shared(&self) -> &WorkerShared {
+        &self.sched.workers[self.index]
+    }
+
+    /// Whether this worker takes floating work (every worker but a spare
+    /// that is draining).
+    #[inline]
+    pub(crate) fn takes_floating(&self) -> bool {
+        self.index < self.sched.config.workers || self.shared().watch.role() == Role::Active
+    }
+
+    /// Puts a runnable process at the back of this worker's queues: the
+    /// pinned queue if it is pinned here, the stealable one if it floats
+    /// (or the injector, on a draining spare), its home's inbox otherwise.
+    pub(crate) fn push_local(&self, index: u32) {
+        let home = self.sched.home_of(index);
+        if home == self.index as u32 {
+            self.pinned.borrow_mut().push_back(index);
+        } else if home == FLOATING && self.takes_floating() {
+            self.queue.push(index);
+            self.sched.notify();
+        } else {
+            self.sched.schedule_elsewhere(home, index);
+        }
     }
 
     /// A stack for a process that wants `size` usable bytes (from this
@@ -114,6 +165,8 @@ pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queue: crossbeam_d
         sched,
         index,
         queue,
+        pinned: RefCell::new(VecDeque::new()),
+        pinned_live: Cell::new(0),
         free_slots: RefCell::new(Vec::new()),
         stacks,
         rng: Cell::new(0x9e37_79b9_7f4a_7c15 ^ ((index as u64 + 1) << 17)),
@@ -141,8 +194,9 @@ impl WorkerLocal {
         self.tick.set(tick);
         if tick % 64 == 0 {
             self.fire_timers(false);
+            self.check_surplus();
         }
-        if tick % 61 == 0 {
+        if tick % 61 == 0 && self.takes_floating() {
             if let Some(index) = self.steal_from_injector() {
                 return Some(index);
             }
@@ -153,8 +207,53 @@ impl WorkerLocal {
         self.find_work()
     }
 
+    /// Run-next, then the two local queues in turn. What other threads
+    /// handed over through the pinned inbox joins the back of the pinned
+    /// queue first, so it waits its turn like everything else (a busy
+    /// local queue must not starve it).
     fn local_process(&self) -> Option<u32> {
-        self.sched.remotes[self.index].run_next.take().or_else(|| self.queue.pop())
+        if let Some(index) = self.shared().run_next.take() {
+            return Some(index);
+        }
+        let inbox = &self.shared().pinned;
+        if !inbox.is_empty() {
+            let mut pinned = self.pinned.borrow_mut();
+            while let Some(index) = inbox.pop() {
+                pinned.push_back(index);
+            }
+        }
+        let pinned_first = self.tick.get() % 2 == 0;
+        if pinned_first {
+            if let Some(index) = self.pinned.borrow_mut().pop_front() {
+                return Some(index);
+            }
+        }
+        if let Some(index) = self.queue.pop() {
+            return Some(index);
+        }
+        if !pinned_first {
+            if let Some(index) = self.pinned.borrow_mut().pop_front() {
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    /// A spare that is no longer needed stops taking floating work: what it
+    /// queued goes where others can take it.
+    fn check_surplus(&self) {
+        if self.index < self.sched.config.workers || self.shared().watch.role() != Role::Active {
+            return;
+        }
+        if self.sched.sysmon.unheld_active(&self.sched) > self.sched.config.workers {
+            self.shared().watch.set_role(Role::Draining);
+            while let Some(index) = self.queue.pop() {
+                self.sched.schedule_elsewhere(self.sched.home_of(index), index);
+            }
+            if let Some(index) = self.shared().run_next.take() {
+                self.push_local(index);
+            }
+        }
     }
 
     /// Out of local work: timers, stealing, spinning, parking.
@@ -168,12 +267,24 @@ impl WorkerLocal {
             if let Some(index) = self.local_process() {
                 return Some(index);
             }
+            self.check_surplus();
+            if !self.takes_floating() {
+                // A draining spare: park until its pinned processes need it
+                // (or the monitor needs it again), and as a spare once none
+                // is left.
+                if self.pinned_live.get() == 0 {
+                    self.shared().watch.set_role(Role::Spare);
+                }
+                self.park_alone();
+                continue;
+            }
             let searching = sched.idle.start_searching();
             if searching {
                 for round in 0..SPINS {
                     // Only after a while does a searcher take another
-                    // worker's run-next: that process most likely runs on
-                    // its own core in a moment, with its caches warm.
+                    // worker's run-next or its last queued process: those
+                    // most likely run on their own core in a moment, with
+                    // their caches warm, next to their correspondents.
                     if let Some(index) = self.steal(round >= SPINS / 2) {
                         if sched.idle.stop_searching() {
                             sched.notify();
@@ -193,16 +304,31 @@ impl WorkerLocal {
                 }
             }
             sched.idle.sleep(self.index, searching);
-            if !(sched.stop.load(Ordering::Acquire) || self.work_anywhere()) {
+            let inbox_empty = self.shared().pinned.going_to_sleep();
+            if inbox_empty && !(sched.stop.load(Ordering::Acquire) || self.work_anywhere()) {
                 let deadline = self.earliest_timer();
-                sched.remotes[self.index].parker.park(deadline);
+                self.shared().parker.park(deadline);
+                sched.sysmon.worker_woke();
             }
+            self.shared().pinned.awake();
             if sched.idle.wake_up(self.index) {
                 // A producer picked us and counted us as searching; the top of
                 // the loop decides afresh.
                 sched.idle.stop_searching();
             }
         }
+    }
+
+    /// Parks a worker that takes no floating work: only its own pinned
+    /// inbox, its timers and the monitor wake it.
+    fn park_alone(&self) {
+        let sched = &*self.sched;
+        let inbox_empty = self.shared().pinned.going_to_sleep();
+        if inbox_empty && self.pinned.borrow().is_empty() && !sched.stop.load(Ordering::Acquire) {
+            let deadline = sched.timers[self.index].next_deadline(sched.start);
+            self.shared().parker.park(deadline);
+        }
+        self.shared().pinned.awake();
     }
 
     fn steal_from_injector(&self) -> Option<u32> {
@@ -215,27 +341,34 @@ impl WorkerLocal {
         }
     }
 
-    fn steal(&self, from_run_next: bool) -> Option<u32> {
+    /// Steals floating work. `eager`: also a victim's run-next and its last
+    /// queued process (a held victim's always).
+    fn steal(&self, eager: bool) -> Option<u32> {
         if let Some(index) = self.steal_from_injector() {
             return Some(index);
         }
-        let remotes = &self.sched.remotes;
-        let n = remotes.len();
+        let workers = &self.sched.workers;
+        let n = self.sched.sysmon.started();
         let start = self.next_random() as usize % n;
         for k in 0..n {
             let victim = (start + k) % n;
             if victim == self.index {
                 continue;
             }
-            loop {
-                match remotes[victim].stealer.steal_batch_and_pop(&self.queue) {
-                    Steal::Success(index) => return Some(index),
-                    Steal::Empty => break,
-                    Steal::Retry => continue,
+            let shared = &workers[victim];
+            let held = shared.watch.is_held();
+            let eager = eager || held;
+            if eager || shared.stealer.len() > 1 {
+                loop {
+                    match shared.stealer.steal_batch_and_pop(&self.queue) {
+                        Steal::Success(index) => return Some(index),
+                        Steal::Empty => break,
+                        Steal::Retry => continue,
+                    }
                 }
             }
-            if from_run_next {
-                if let Some(index) = remotes[victim].run_next.take() {
+            if eager {
+                if let Some(index) = shared.run_next.take_floating(&self.sched) {
                     return Some(index);
                 }
             }
@@ -245,9 +378,11 @@ impl WorkerLocal {
 
     fn work_anywhere(&self) -> bool {
         let sched = &*self.sched;
+        let n = sched.sysmon.started();
         !self.queue.is_empty()
+            || !self.pinned.borrow().is_empty()
             || !sched.injector.is_empty()
-            || sched.remotes.iter().any(|r| !r.stealer.is_empty())
+            || sched.workers[..n].iter().any(|w| !w.stealer.is_empty())
             || sched.timers.iter().any(|t| t.is_due(sched.start, std::time::Instant::now()))
     }
 
@@ -255,17 +390,19 @@ impl WorkerLocal {
         self.sched.timers.iter().filter_map(|t| t.next_deadline(self.sched.start)).min()
     }
 
-    /// Fires the timers that fell due: this worker's and the external queue,
-    /// or every queue when `all` (an idle worker helps a busy one).
+    /// Fires the timers that fell due: this worker's, the external queue's
+    /// and those of workers that cannot fire their own (held, or spares not
+    /// running), or every queue when `all` (an idle worker helps a busy one).
     fn fire_timers(&self, all: bool) {
         let sched = &*self.sched;
         let external = sched.timers.len() - 1;
         let mut now = None;
         for (i, queue) in sched.timers.iter().enumerate() {
-            if !(all || i == self.index || i == external) {
+            if !queue.has_timers() {
                 continue;
             }
-            if !queue.has_timers() {
+            let orphan = i != external && i != self.index && !sched.workers[i].watch.fires_own_timers();
+            if !(all || orphan || i == self.index || i == external) {
                 continue;
             }
             let now = *now.get_or_insert_with(std::time::Instant::now);
@@ -277,46 +414,73 @@ impl WorkerLocal {
     fn run(&self, index: u32) {
         let sched = &*self.sched;
         let slot = sched.table.get(index).expect("a queued index has a slot");
+        // A process pinned elsewhere (a thief raced its home for a run-next
+        // slot, and the slot had been refilled) goes home.
+        let home = slot.home.load(Ordering::Relaxed);
+        if home != FLOATING && home != self.index as u32 {
+            sched.push_pinned(home, index);
+            return;
+        }
         slot.run.start_running();
         // SAFETY: we moved the process to RUNNING, so we own it until we
-        // suspend, yield or release it below.
-        let local = unsafe { slot.local() };
-        let mut co = match std::mem::take(&mut local.body) {
-            Body::Running(co) => co,
+        // suspend, yield or release it below. One borrow at a time: this one
+        // ends before `start` takes its own.
+        let body = unsafe { std::mem::take(&mut slot.local().body) };
+        let mut co = match body {
+            Body::Running(suspended) if sched.abandoning.load(Ordering::Relaxed) => {
+                self.abandon(slot, suspended, home == self.index as u32);
+                return;
+            }
+            Body::Running(suspended) => suspended.resume_it(),
             Body::Fresh(entry) => match self.start(slot, entry) {
                 Some(co) => co,
                 None => return,
             },
             Body::Empty => unreachable!("a scheduled process has a body"),
         };
-        local.budget = sched.config.budget;
+        // SAFETY: as above; short borrow.
+        unsafe {
+            let local = slot.local();
+            local.budget = sched.config.budget;
+            local.worker = self.index as u32;
+        }
+        let watch = &self.shared().watch;
+        watch.begin_run(index);
         CURRENT.with(|c| c.set(slot));
         let result = co.resume(());
         CURRENT.with(|c| c.set(ptr::null()));
-        // SAFETY: the coroutine is suspended or finished; we own the process
-        // again. The reference taken before `resume` is not used any more.
-        let local = unsafe { slot.local() };
+        watch.end_run(sched, self.index, slot);
+        let pinned_before = home == self.index as u32;
+        let pinned_now = slot.home.load(Ordering::Relaxed) == self.index as u32;
         match result {
-            CoroutineResult::Yield(Suspend::Wait) => {
-                local.body = Body::Running(co);
-                if slot.run.suspend() {
-                    sched.schedule_back(index);
-                }
-            }
-            CoroutineResult::Yield(Suspend::Yield) => {
-                local.body = Body::Running(co);
-                slot.run.yielded();
-                sched.schedule_back(index);
-            }
-            CoroutineResult::Yield(Suspend::Blocking(job)) => {
-                local.body = Body::Running(co);
-                sched.blocking.submit(job);
-                if slot.run.suspend() {
-                    sched.schedule_back(index);
+            CoroutineResult::Yield(why) => {
+                self.count_pinned(pinned_before, pinned_now);
+                // SAFETY: the coroutine is suspended; we own the process
+                // again. Short borrow.
+                unsafe { slot.local().body = Body::Running(Suspended::new(co)) };
+                match why {
+                    Suspend::Wait => {
+                        if slot.run.suspend() {
+                            sched.schedule_back(index);
+                        }
+                    }
+                    Suspend::Yield => {
+                        slot.run.yielded();
+                        sched.schedule_back(index);
+                    }
+                    Suspend::Blocking(job) => {
+                        sched.blocking.submit(job);
+                        if slot.run.suspend() {
+                            sched.schedule_back(index);
+                        }
+                    }
                 }
             }
             CoroutineResult::Return(outcome) => {
-                local.stack_base = 0;
+                self.count_pinned(pinned_before, false);
+                slot.home.store(FLOATING, Ordering::Relaxed);
+                // SAFETY: the coroutine has finished; short borrow.
+                unsafe { slot.local().stack_base = 0 };
                 slot.stack_used.store(0, Ordering::Relaxed);
                 self.give_stack(co.into_stack());
                 match outcome {
@@ -327,42 +491,94 @@ impl WorkerLocal {
         }
     }
 
+    /// Shutdown gave up waiting for this process (see `shutdown`): end it
+    /// without resuming it.
+    fn abandon(&self, slot: &Slot, suspended: Suspended, was_pinned_here: bool) {
+        self.count_pinned(was_pinned_here, false);
+        suspended.abandon();
+        eprintln!(
+            "[ember] shutdown abandoned process {}: it was still suspended in its destructors; the rest of them do \
+             not run and its stack is leaked",
+            slot.pid(self.sched.node)
+        );
+        // SAFETY: we own the process (it is RUNNING for us); short borrow.
+        unsafe { slot.local().stack_base = 0 };
+        slot.stack_used.store(0, Ordering::Relaxed);
+        terminate(&self.sched, slot, Reason::Killed, true);
+    }
+
+    /// Keeps `pinned_live` exact across one run: the process was pinned here
+    /// before it ran and/or is now.
+    fn count_pinned(&self, before: bool, now: bool) {
+        match (before, now) {
+            (false, true) => self.pinned_live.set(self.pinned_live.get() + 1),
+            (true, false) => self.pinned_live.set(self.pinned_live.get() - 1),
+            _ => {}
+        }
+        self.shared().watch.publish_pinned(self.pinned_live.get());
+    }
+
     /// Creates the coroutine of a process that holds no stack (never ran, or
     /// hibernated). Returns `None` when the process does not need to run after
     /// all (killed before it started, or woken without a message while
     /// hibernating).
-    fn start(&self, slot: &Slot, entry: Entry) -> Option<crate::process::ProcessCoroutine> {
+    fn start(&self, slot: &Slot, entry: Entry) -> Option<ProcessCoroutine> {
         let sched = &*self.sched;
-        // SAFETY: called from `run`, which owns the process.
-        let local = unsafe { slot.local() };
-        if local.hibernated || slot.urgent.load(Ordering::Acquire) {
+        // SAFETY: called from `run`, which owns the process and holds no
+        // other borrow of it; every borrow below is short.
+        let (hibernated, stack_size) = unsafe {
+            let local = slot.local();
+            (local.hibernated, local.stack_size)
+        };
+        if hibernated || slot.urgent.load(Ordering::Acquire) {
             // Act on pending signals without a stack: a hibernating process
             // that is killed never needs one.
-            let (result, discarded) = context::drain(sched, slot, local);
-            drop_on_worker(discarded);
-            if let Err(reason) = result {
+            // SAFETY: short borrow, released before the drops below.
+            let drained = drain(sched, slot, unsafe { slot.local() }, false);
+            drop_on_worker(drained.discarded);
+            let reason = match drained.verdict {
+                Verdict::Continue => None,
+                Verdict::Exit(reason) => Some(reason),
+                Verdict::Kill => Some(Reason::Killed),
+            };
+            if let Some(reason) = reason {
                 drop_on_worker(entry);
                 terminate(sched, slot, reason, true);
                 return None;
             }
-            if local.hibernated && local.mailbox.is_empty() {
-                local.body = Body::Fresh(entry);
+            // SAFETY: short borrow.
+            let idle = unsafe {
+                let local = slot.local();
+                if local.hibernated && local.mailbox.is_empty() {
+                    local.body = Body::Fresh(entry);
+                    None
+                } else {
+                    local.hibernated = false;
+                    Some(entry)
+                }
+            };
+            let Some(entry) = idle else {
                 if slot.run.suspend() {
                     sched.schedule_back(slot.index);
                 }
                 return None;
-            }
-            local.hibernated = false;
+            };
             slot.hibernating.store(false, Ordering::Relaxed);
+            return self.with_stack(slot, stack_size as usize, entry);
         }
-        match self.take_stack(local.stack_size as usize) {
+        self.with_stack(slot, stack_size as usize, entry)
+    }
+
+    fn with_stack(&self, slot: &Slot, stack_size: usize, entry: Entry) -> Option<ProcessCoroutine> {
+        match self.take_stack(stack_size) {
             Ok(stack) => {
-                local.stack_base = stack.base().get();
-                Some(Coroutine::with_stack(stack, context::trampoline(entry)))
+                // SAFETY: `run` owns the process; short borrow.
+                unsafe { slot.local().stack_base = stack.base().get() };
+                Some(Coroutine::with_stack(stack, trampoline(entry)))
             }
             Err(error) => {
                 drop_on_worker(entry);
-                terminate(sched, slot, Reason::custom(format!("system_limit: {error}")), false);
+                terminate(&self.sched, slot, Reason::custom(format!("system_limit: {error}")), false);
                 None
             }
         }
@@ -371,12 +587,15 @@ impl WorkerLocal {
     /// The process gave its stack back and waits for a message to run `entry`.
     fn hibernate(&self, slot: &Slot, entry: Entry) {
         let sched = &*self.sched;
-        // SAFETY: called from `run`, which owns the process.
-        let local = unsafe { slot.local() };
-        local.body = Body::Fresh(entry);
-        local.hibernated = true;
+        // SAFETY: called from `run`, which owns the process; short borrow.
+        let has_mail = unsafe {
+            let local = slot.local();
+            local.body = Body::Fresh(entry);
+            local.hibernated = true;
+            !local.mailbox.is_empty()
+        };
         slot.hibernating.store(true, Ordering::Relaxed);
-        let pending = !local.mailbox.is_empty() || !slot.shared.lock().inbox.is_empty();
+        let pending = has_mail || !slot.shared.lock().inbox.is_empty();
         if pending {
             slot.run.yielded();
             sched.schedule_back(slot.index);

@@ -2,9 +2,11 @@
 
 use crate::mailbox::send_to_self;
 use crate::pid::Pid;
-use crate::process::context::{current, die, exit_signal_outcome, try_current, SignalOutcome};
+use crate::process::current::{current, try_current};
+use crate::process::exit::die;
 use crate::process::{Control, Slot};
 use crate::reason::Reason;
+use crate::signal::decision::{exit_signal_outcome, SignalOutcome};
 use crate::signal::Exit;
 use parking_lot::MutexGuard;
 use std::fmt;
@@ -171,7 +173,7 @@ pub fn trap_exit(on: bool) -> bool {
 /// Sends an exit signal (see [`Pid::exit`]).
 pub(crate) fn exit_signal(pid: Pid, reason: Reason) {
     let Some(cur) = try_current() else {
-        crate::process::context::send_control(pid, Control::Exit { from: Pid::UNDEFINED, reason, link: false }, true);
+        crate::mailbox::deliver::send_control(pid, Control::Exit { from: Pid::UNDEFINED, reason, link: false }, true);
         return;
     };
     let me = cur.pid();
@@ -182,10 +184,22 @@ pub(crate) fn exit_signal(pid: Pid, reason: Reason) {
         match exit_signal_outcome(me, me, reason, false, trapping) {
             SignalOutcome::Ignore => {}
             SignalOutcome::Message(exit) => send_to_self(&cur, exit),
-            SignalOutcome::Die(reason) => die(&cur, reason, true),
+            // A process already dying (a destructor calling this) is not
+            // unwound a second time: that would abort the OS process.
+            SignalOutcome::Die(reason) => {
+                if !cur.unwinding() {
+                    die(&cur, reason, true)
+                }
+            }
+            SignalOutcome::Kill => {
+                cur.kill_identity();
+                if !cur.unwinding() {
+                    die(&cur, Reason::Killed, true)
+                }
+            }
         }
         return;
     }
     cur.charge(1);
-    crate::process::context::send_control(pid, Control::Exit { from: me, reason, link: false }, true);
+    crate::mailbox::deliver::send_control(pid, Control::Exit { from: me, reason, link: false }, true);
 }

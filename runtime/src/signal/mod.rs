@@ -9,24 +9,15 @@
 //!   the target exits (`noproc` if it already had).
 //!
 //! What a received exit signal does is decided by the receiver, when it takes
-//! the signal from its inbox, following SEMANTICS.md table 1.4:
-//!
-//! | # | link flag | reason | from self | trapping | outcome |
-//! |---|---|---|---|---|---|
-//! | 1 | set, link gone | any | – | any | dropped |
-//! | 2 | not set | `Kill` | any | any | exits with `Killed` |
-//! | 3 | not set | `Normal` | yes | no | exits with `Normal` |
-//! | 4 | not set | `Normal` | yes | yes | `Exit` message |
-//! | 5 | any | `Normal` | no | no | dropped |
-//! | 6 | any | `Normal` | no | yes | `Exit` message |
-//! | 7 | any | other (a link-flag `Kill` stays `Kill`) | – | no | exits with that reason |
-//! | 8 | any | other | – | yes | `Exit` message |
+//! the signal from its inbox, by the decision table of SEMANTICS.md §1.4 in
+//! `signal/decision.rs`.
 //!
 //! Signals travel through the receiver's inbox together with messages, so the
 //! signals and messages one process sends another arrive in the order sent: a
 //! message sent after an exit signal is never seen by a process that the
 //! signal kills.
 
+pub(crate) mod decision;
 mod link;
 mod monitor;
 

@@ -5,7 +5,7 @@ use super::Down;
 use crate::mailbox::send_to_self;
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
-use crate::process::context::{current, Current};
+use crate::process::current::{current, Current};
 use crate::reason::Reason;
 use std::sync::atomic::Ordering;
 

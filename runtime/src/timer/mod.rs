@@ -76,8 +76,10 @@
 //! shrinks, so its capacity follows the peak number of pending timers. The
 //! fixed part of the wheel (list heads and bitmaps) is about 1.6 KiB.
 
+mod queue;
 mod wheel;
 
+pub(crate) use queue::{TimerAction, TimerQueue};
 pub(crate) use wheel::{TimerKey, TimerWheel};
 
 #[cfg(test)]

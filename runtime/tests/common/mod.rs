@@ -39,18 +39,27 @@ pub struct CrashReport {
 }
 
 static REPORTS: Mutex<Vec<CrashReport>> = Mutex::new(Vec::new());
+static SYSMON: Mutex<Vec<CrashReport>> = Mutex::new(Vec::new());
 
 struct CaptureCrashes;
 
 impl<S: tracing::Subscriber> Layer<S> for CaptureCrashes {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        if event.metadata().target() != "ember::crash" {
-            return;
-        }
+        let list = match event.metadata().target() {
+            "ember::crash" => &REPORTS,
+            "ember::sysmon" => &SYSMON,
+            _ => return,
+        };
         let mut report = CrashReport::default();
         event.record(&mut report);
-        REPORTS.lock().unwrap_or_else(|e| e.into_inner()).push(report);
+        list.lock().unwrap_or_else(|e| e.into_inner()).push(report);
     }
+}
+
+/// The system monitor's reports so far (target `ember::sysmon`; `pid` and
+/// `message` are filled in).
+pub fn sysmon_reports() -> Vec<CrashReport> {
+    SYSMON.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 impl Visit for CrashReport {
@@ -219,5 +228,57 @@ impl Rng {
     /// True with probability `percent`/100.
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
+    }
+}
+
+/// Scenarios that may kill the OS process (an abort, a stack overflow) run in
+/// a child process: the parent test re-runs this test binary with only the
+/// scenario's (ignored) test selected and checks how the child ended.
+pub mod child {
+    use std::process::{Command, Output};
+
+    const SCENARIO: &str = "EMBER_TEST_CHILD_SCENARIO";
+
+    /// How a child scenario ended.
+    #[derive(Debug)]
+    pub struct Ended {
+        /// The exit code, or `None` when a signal killed it.
+        pub code: Option<i32>,
+        /// The signal that killed it, if any.
+        pub signal: Option<i32>,
+        pub stdout: String,
+        pub stderr: String,
+    }
+
+    impl Ended {
+        /// The child ran the scenario to completion and passed.
+        pub fn passed(&self) -> bool {
+            self.code == Some(0) && self.stdout.contains("1 passed")
+        }
+    }
+
+    /// Runs the `#[ignore]`d test `name` of this test binary in a child
+    /// process.
+    pub fn run(name: &str) -> Ended {
+        let exe = std::env::current_exe().expect("the test binary");
+        let Output { status, stdout, stderr } = Command::new(exe)
+            .args(["--ignored", "--exact", name, "--nocapture", "--test-threads=1"])
+            .env(SCENARIO, name)
+            .output()
+            .expect("the child runs");
+        use std::os::unix::process::ExitStatusExt;
+        Ended {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// Whether this process is the child running scenario `name` (the
+    /// scenario's test body does nothing otherwise, so that running ignored
+    /// tests by hand does not run them twice).
+    pub fn is(name: &str) -> bool {
+        std::env::var(SCENARIO).is_ok_and(|s| s == name)
     }
 }

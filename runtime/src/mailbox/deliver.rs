@@ -1,0 +1,88 @@
+//! Delivery: appending a message or control signal to a process's inbox and
+//! waking it.
+//!
+//! Everything another process does to this one goes through the inbox under
+//! the slot lock, in one order per slot: that single order is what makes
+//! signals between a pair of processes arrive in the order they were sent
+//! (SEMANTICS.md §2.1). The `pending` flag raised here lets a receive skip
+//! the lock when nothing arrived (see `mailbox::drain`).
+
+use crate::pid::Pid;
+use crate::process::{Control, Message};
+use crate::scheduler::Scheduler;
+use std::sync::atomic::Ordering;
+
+impl Scheduler {
+    /// Delivers a message or control signal to `pid` and wakes it. Returns
+    /// false when the pid is dead (the message is dropped).
+    pub(crate) fn deliver(&self, pid: Pid, msg: Message, control: bool, urgent: bool) -> bool {
+        let Some(slot) = self.slot(pid) else {
+            return false;
+        };
+        {
+            let mut shared = slot.shared.lock();
+            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial {
+                drop(shared);
+                drop(msg);
+                return false;
+            }
+            shared.inbox.push_back(msg);
+            slot.inbox_pending.store(true, Ordering::Relaxed);
+            if control {
+                shared.controls += 1;
+                if urgent {
+                    slot.urgent.store(true, Ordering::Release);
+                }
+            }
+        }
+        if slot.run.wake() {
+            self.schedule_woken(slot.index);
+        }
+        true
+    }
+
+    /// Delivers a reply to a call: only while the caller still holds the
+    /// monitor `tag` on the server (it is removed when the call returns or
+    /// times out), so a late reply never lands in the caller's mailbox — the
+    /// role process aliases play in OTP.
+    pub(crate) fn deliver_reply(&self, pid: Pid, tag: crate::Ref, msg: Message) -> bool {
+        let Some(slot) = self.slot(pid) else { return false };
+        {
+            let mut shared = slot.shared.lock();
+            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial || !shared.monitors.contains(&tag) {
+                drop(shared);
+                drop(msg);
+                return false;
+            }
+            shared.inbox.push_back(msg);
+            slot.inbox_pending.store(true, Ordering::Relaxed);
+        }
+        if slot.run.wake() {
+            self.schedule_woken(slot.index);
+        }
+        true
+    }
+}
+
+/// Delivers to a pid of any runtime, from any thread.
+pub(crate) fn deliver_anywhere(pid: Pid, msg: Message, control: bool, urgent: bool) -> bool {
+    if let Some(cur) = crate::process::current::try_current() {
+        if cur.sched().node == pid.node {
+            return cur.sched().deliver(pid, msg, control, urgent);
+        }
+    }
+    match Scheduler::of_node(pid.node) {
+        Some(sched) => sched.deliver(pid, msg, control, urgent),
+        None => false,
+    }
+}
+
+/// Sends `msg` to a pid of any runtime. Returns false if it is dead.
+pub(crate) fn send_message(pid: Pid, msg: Message) -> bool {
+    deliver_anywhere(pid, msg, false, false)
+}
+
+/// Delivers a control signal to a pid of any runtime.
+pub(crate) fn send_control(pid: Pid, control: Control, urgent: bool) -> bool {
+    deliver_anywhere(pid, Box::new(control), true, urgent)
+}

@@ -1,0 +1,43 @@
+//! The reductions budget: every runtime call costs reductions, and a process
+//! that spent its slice yields at its next runtime call (see the fairness
+//! section of the scheduler's docs). The same prologue acts on pending exit
+//! signals, so a running process dies at its next runtime call.
+
+use crate::process::current::Current;
+use crate::process::exit::die;
+use crate::reason::Reason;
+use crate::scheduler::Suspend;
+use std::sync::atomic::Ordering;
+
+impl Current {
+    /// Charges `n` reductions; yields when the slice is spent, and acts on
+    /// pending exit signals (a running process dies at its next runtime call).
+    #[inline]
+    pub(crate) fn charge(&self, n: u32) {
+        if let Err((reason, signal)) = self.try_charge(n) {
+            die(self, reason, signal);
+        }
+    }
+
+    /// [`Current::charge`], reporting a fatal signal instead of unwinding:
+    /// `Err((reason, by_signal))` means the process must exit now. Loops that
+    /// can return to the process's entry (the GenServer loop) use this to die
+    /// without unwinding the stack — the cheapest way a process can go.
+    #[inline]
+    pub(crate) fn try_charge(&self, n: u32) -> Result<(), (Reason, bool)> {
+        let slot = self.slot();
+        slot.reductions.store(slot.reductions.load(Ordering::Relaxed) + n as u64, Ordering::Relaxed);
+        // SAFETY: running process, short borrow.
+        let spent = unsafe {
+            let local = self.local();
+            local.budget = local.budget.saturating_sub(n);
+            local.budget == 0
+        };
+        if spent {
+            self.suspend(Suspend::Yield);
+            // SAFETY: as above.
+            unsafe { self.local().budget = self.sched().config.budget };
+        }
+        self.try_check_signals()
+    }
+}
