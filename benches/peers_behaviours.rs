@@ -20,6 +20,7 @@
 //! | `mem_hibernated_genserver_1m` | bytes/proc (+ `_pte`) | 1,000,000 GenServers started with `gen_server::start` whose `init` hibernates; VmRSS delta / N |
 //! | `restart_latency` | `_median`, `_p99` in µs | one_for_one Supervisor (1,000,000 restarts per 1 s allowed), one named GenServer child whose `init` tells the bench; 10,000 × (t0, kill, receive the new child's message, t1) |
 //! | `sup_static_10k` | `_start`, `_shutdown` in ms | `Supervisor::start_link` with 10,000 static GenServer children (until it returns), then `Supervisor::stop` (until it returns) |
+//! | `sup_static_100k` | `_start`, `_shutdown`, `_start_child`, `_terminate_child` in ms | the same with 100,000 children; then OTP's `scale_start_stop_many_children` pattern on an empty supervisor: 100,000 × `start_child`, then 100,000 × `terminate_child` by id in start order (a comment line gives the 1,000-child figures of the same run and the ratios; OTP allows 1000× for 100× the children) |
 //!
 //! Every workload runs in a fresh runtime with default settings, in a fresh
 //! OS process when several are selected; crash reports are off (the peers
@@ -42,6 +43,7 @@ const WORKLOADS: &[Workload] = &[
     ("mem_hibernated_genserver_1m", mem_hibernated_w),
     ("restart_latency", restart_latency_w),
     ("sup_static_10k", sup_static_w),
+    ("sup_static_100k", sup_static_100k_w),
 ];
 
 // ---------------------------------------------------------------- servers
@@ -227,8 +229,15 @@ fn restart_latency_w(ctx: &Ctx, w: &str) {
 }
 
 fn sup_static_w(ctx: &Ctx, w: &str) {
-    let n = ctx.sz(10_000);
-    let (start, shutdown) = ctx.block_on(w, move || {
+    let (start, shutdown) = static_start_stop(ctx, w, ctx.sz(10_000));
+    result(&format!("{w}_start"), start.as_secs_f64() * 1e3, "ms");
+    result(&format!("{w}_shutdown"), shutdown.as_secs_f64() * 1e3, "ms");
+}
+
+/// `Supervisor::start_link` with `n` static GenServer children, then
+/// `Supervisor::stop`: (start time, shutdown time).
+fn static_start_stop(ctx: &Ctx, w: &str, n: u64) -> (Duration, Duration) {
+    ctx.block_on(w, move || {
         let children: Vec<ChildSpec> =
             (0..n as usize).map(|i| ChildSpec::gen_server::<Worker>(i as u64).id_as(i)).collect();
         let t0 = Instant::now();
@@ -241,9 +250,57 @@ fn sup_static_w(ctx: &Ctx, w: &str) {
         let shutdown = t1.elapsed();
         assert_eq!(stats().processes, 1, "every child is gone");
         (start, shutdown)
-    });
-    result(&format!("{w}_start"), start.as_secs_f64() * 1e3, "ms");
-    result(&format!("{w}_shutdown"), shutdown.as_secs_f64() * 1e3, "ms");
+    })
+}
+
+/// OTP's `scale_start_stop_many_children`: `n` × `start_child` on an empty
+/// supervisor, then `n` × `terminate_child` by id, in start order:
+/// (start_child time, terminate_child time).
+fn start_child_terminate_child(ctx: &Ctx, w: &str, n: u64) -> (Duration, Duration) {
+    ctx.block_on(w, move || {
+        let specs: Vec<ChildSpec> =
+            (0..n as usize).map(|i| ChildSpec::gen_server::<Worker>(i as u64).id_as(i)).collect();
+        let sup = Supervisor::start_link(vec![], SupervisorOptions::one_for_one().max_restarts(2).max_seconds(3600))
+            .expect("start the supervisor");
+        let t0 = Instant::now();
+        for spec in specs {
+            sup.start_child(spec).expect("start_child");
+        }
+        let start = t0.elapsed();
+        let t1 = Instant::now();
+        for i in 0..n as usize {
+            sup.terminate_child(i).expect("terminate_child");
+        }
+        let terminate = t1.elapsed();
+        assert_eq!(sup.count_children().expect("count_children").active, 0);
+        sup.stop(Reason::Normal, None).expect("stop the supervisor");
+        (start, terminate)
+    })
+}
+
+fn sup_static_100k_w(ctx: &Ctx, w: &str) {
+    let n = ctx.sz(100_000);
+    let (start, shutdown) = static_start_stop(ctx, w, n);
+    let small = (n / 100).max(1);
+    let (start_small, terminate_small) = start_child_terminate_child(ctx, w, small);
+    let (start_child, terminate_child) = start_child_terminate_child(ctx, w, n);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    comment(&format!(
+        "{w} ember: scale_start_stop_many_children: {small} children start_child {:.1} ms, terminate_child {:.1} ms; \
+         {n} children {:.1} ms, {:.1} ms; ratios {:.0}x and {:.0}x for {}x the children (OTP allows {}x)",
+        ms(start_small),
+        ms(terminate_small),
+        ms(start_child),
+        ms(terminate_child),
+        start_child.as_secs_f64() / start_small.as_secs_f64(),
+        terminate_child.as_secs_f64() / terminate_small.as_secs_f64(),
+        n / small,
+        n / small * 10,
+    ));
+    result(&format!("{w}_start"), ms(start), "ms");
+    result(&format!("{w}_shutdown"), ms(shutdown), "ms");
+    result(&format!("{w}_start_child"), ms(start_child), "ms");
+    result(&format!("{w}_terminate_child"), ms(terminate_child), "ms");
 }
 
 fn main() {

@@ -39,8 +39,9 @@
 //! ## How it works
 //!
 //! A registry is a small tree of processes: a top process, registered under
-//! the registry's name, supervising `P` partition processes (one_for_all for
-//! unique keys, one_for_one for duplicate keys). The entries live in `P` key
+//! the registry's name — an `ember_supervisor::Supervisor`, as Elixir's
+//! Registry is a `Supervisor` — supervising `P` partition processes
+//! (one_for_all for unique keys, one_for_one for duplicate keys). The entries live in `P` key
 //! tables and `P` pid tables behind reader-writer locks, shared by the
 //! processes and the handles. Registering, unregistering and every query run
 //! in the **calling** process, straight on the tables — no message round
@@ -54,8 +55,8 @@
 //!
 //! [`Registry`] implements the runtime's `StartedProcess`, so a supervisor's
 //! child spec can start it, and its via names ([`via`]) name the
-//! supervisor's other children — yet the registry and supervisor crates do
-//! not depend on each other (names go through the runtime's `Via` trait):
+//! supervisor's other children (names go through the runtime's `Via`
+//! trait, so the supervisor crate needs nothing of the registry's):
 //!
 //! ```
 //! use ember_registry::{via, Options, Registry};
@@ -106,7 +107,7 @@ pub use options::{Keys, Options, PartitionBy, MAX_PARTITIONS};
 pub use select::{Clause, Spec};
 pub use via::{via, via_with_value, ViaName, VIA_DUPLICATE};
 
-use ember_runtime::gen_server::{self, CallError, Server, StartError, StartOptions, StartedProcess};
+use ember_runtime::gen_server::{CallError, Server, StartError, StartedProcess};
 use ember_runtime::{spawn_monitor, try_self_pid, Down, Name, Pid, Reason};
 use partition::{Partition, PartitionCall, PartitionReply, Unlock};
 use std::any::Any;
@@ -115,7 +116,6 @@ use std::fmt;
 use std::hash::Hash;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use supervisor::Top;
 use table::Tables;
 
 /// What a listener receives (Elixir's `{:register, registry, key, pid,
@@ -296,7 +296,7 @@ where
         let me = try_self_pid().ok_or_else(|| RegistryError::NotAProcess.into_start_error())?;
         options.validate().map_err(RegistryError::into_start_error)?;
         let tables = Arc::new(Tables::new(&options, me.node()));
-        gen_server::start_link::<Top<K, V>>(tables.clone(), StartOptions::new().name(options.name.clone()))?;
+        supervisor::start_link(tables.clone(), options.name.clone())?;
         Ok(Registry { tables })
     }
 
@@ -387,7 +387,7 @@ where
     /// ```
     pub fn stop(&self, reason: Reason) -> Result<(), CallError> {
         let pid = self.pid().ok_or(CallError::NoProc)?;
-        Server::<Top<K, V>>::new(pid).stop(reason, None)
+        ember_supervisor::Supervisor::new(pid).stop(reason, None)
     }
 
     /// Registers the **calling process** under `key` with `value` (Elixir's

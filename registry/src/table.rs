@@ -260,16 +260,16 @@ where
         self.key_parts.len()
     }
 
-    /// The partition of `value`: a fast multiplicative hash (only the
-    /// balance of the partitions depends on it; each table's own map uses
-    /// the standard, DoS-resistant hasher), reduced with its high bits.
+    /// The partition of `value`: FxHash (fast, no random seed; only the
+    /// balance of the partitions depends on it, and each table's own map
+    /// uses the standard, DoS-resistant hasher), reduced with its high bits.
     #[inline]
     fn index<T: Hash + ?Sized>(&self, value: &T) -> usize {
         let p = self.key_parts.len();
         if p == 1 {
             return 0;
         }
-        let mut h = PartitionHasher(0);
+        let mut h = rustc_hash::FxHasher::default();
         value.hash(&mut h);
         ((u128::from(h.finish()) * p as u128) >> 64) as usize
     }
@@ -609,68 +609,5 @@ where
             }
             let _ = ember_runtime::send_named(last.clone(), event);
         }
-    }
-}
-
-/// The hasher choosing partitions (FxHash's mixing step).
-struct PartitionHasher(u64);
-
-impl PartitionHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for PartitionHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        // A final avalanche so that the high bits depend on every input bit.
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x
     }
 }

@@ -307,3 +307,21 @@ fn restart_storm_unique() {
 fn restart_storm_duplicate() {
     restart_storm(ember_registry::Keys::duplicate())
 }
+
+/// The top process is a Supervisor (as Elixir's Registry is one): its
+/// children are the partitions, in order, and the supervisor API sees them.
+#[test]
+fn the_top_process_is_a_supervisor_of_the_partitions() {
+    run(|| {
+        let name = "Parts.Supervisor";
+        let reg = Reg::start_link(Options::unique(name).partitions(3)).unwrap();
+        let top = ember_supervisor::Supervisor::new(reg.pid().unwrap());
+        assert_eq!(top.get_callback_module().unwrap(), "Registry");
+        let children = top.which_children().unwrap();
+        let ids: Vec<String> = children.iter().map(|c| c.id.clone().unwrap().to_string()).collect();
+        assert_eq!(ids, ["PIDPartition2", "PIDPartition1", "PIDPartition0"]);
+        let pids: Vec<Option<Pid>> = children.iter().rev().map(|c| c.pid.pid()).collect();
+        assert_eq!(pids, partitions(name, 3).into_iter().map(Some).collect::<Vec<_>>());
+        assert_eq!(top.count_children().unwrap().active, 3);
+    })
+}

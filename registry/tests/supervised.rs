@@ -1,5 +1,6 @@
-//! The registry with ember-supervisor (a dev-dependency only: neither crate
-//! depends on the other): the registry as a supervisor's child, and
+//! The registry with ember-supervisor (the registry is built on it; the
+//! supervisor crate knows nothing of the registry): the registry as a
+//! supervisor's child, and
 //! GenServers, Agents, Supervisors and DynamicSupervisors named through it.
 
 mod common;

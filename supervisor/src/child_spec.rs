@@ -286,7 +286,8 @@ type StartFn<A> = Arc<dyn Fn(A) -> Started + Send + Sync>;
 /// ```
 pub struct ChildSpec<A = ()> {
     id: ChildId,
-    start: StartFn<A>,
+    /// `None` once a supervisor dropped it (a temporary child that started).
+    start: Option<StartFn<A>>,
     restart: Restart,
     shutdown: Option<Shutdown>,
     kind: ChildType,
@@ -407,7 +408,7 @@ impl<A> ChildSpec<A> {
     pub fn with_args<R: Into<Started>>(id: impl Into<ChildId>, start: impl Fn(A) -> R + Send + Sync + 'static) -> Self {
         ChildSpec {
             id: id.into(),
-            start: Arc::new(move |a| start(a).into()),
+            start: Some(Arc::new(move |a| start(a).into())),
             restart: Restart::Permanent,
             shutdown: None,
             kind: ChildType::Worker,
@@ -549,7 +550,10 @@ impl<A> ChildSpec<A> {
 
     /// Calls the start function (in the calling process; the supervisor
     /// calls it from its own). A panic in it becomes `Started::Error` with
-    /// the panic's reason.
+    /// the panic's reason (its message and where it was raised), and an
+    /// [`exit(reason)`](ember_runtime::exit) called in it becomes
+    /// `Started::Error(reason)`: the caller — a supervisor — carries on, as
+    /// OTP's supervisor catches its start functions.
     ///
     /// ```
     /// use ember_runtime::{Pid, Reason};
@@ -561,24 +565,52 @@ impl<A> ChildSpec<A> {
     ///
     ///     let broken = ChildSpec::new("broken", || -> Pid { panic!("no config") });
     ///     match broken.start(()) {
-    ///         Started::Error(Reason::Panic { message, .. }) => assert_eq!(&*message, "no config"),
+    ///         Started::Error(Reason::Panic { message, location }) => {
+    ///             assert_eq!(&*message, "no config");
+    ///             assert!(location.is_some()); // where it panicked
+    ///         }
     ///         other => panic!("expected the panic, got {other:?}"),
     ///     }
+    ///
+    ///     let gives_up = ChildSpec::new("gives_up", || -> Pid { ember_runtime::exit(Reason::custom("oops")) });
+    ///     assert_eq!(gives_up.start(()), Started::Error(Reason::custom("oops")));
     /// })
     /// .unwrap();
     /// ```
     pub fn start(&self, args: A) -> Started {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.start)(args))) {
-            Ok(s) => s,
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "Box<dyn Any>".into());
-                Started::Error(Reason::Panic { message: message.into(), location: None })
-            }
-        }
+        let Some(start) = &self.start else {
+            return Started::Error(Reason::custom(StartDropped));
+        };
+        ember_runtime::catch_exit(|| start(args)).unwrap_or_else(Started::Error)
+    }
+
+    /// Whether the spec still has its start function. A supervisor drops
+    /// the start function of a temporary child once the child has started
+    /// (it will never be restarted, and OTP keeps no start arguments for
+    /// it): the spec `get_childspec` returns for such a child cannot start
+    /// anything — [`start`](ChildSpec::start) returns an error.
+    ///
+    /// ```
+    /// use ember_supervisor::{ChildSpec, Restart, Supervisor, SupervisorOptions};
+    /// ember_runtime::run(|| {
+    ///     let w = || ember_runtime::spawn_link(|| loop { ember_runtime::receive::<()>(); });
+    ///     let once = ChildSpec::new("once", w).restart(Restart::Temporary);
+    ///     assert!(once.has_start());
+    ///     let sup = Supervisor::start_link(vec![once, ChildSpec::new("always", w)], SupervisorOptions::one_for_one())
+    ///         .unwrap();
+    ///     assert!(!sup.get_childspec("once").unwrap().has_start());
+    ///     assert!(sup.get_childspec("always").unwrap().has_start());
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn has_start(&self) -> bool {
+        self.start.is_some()
+    }
+
+    /// Drops the start function, and whatever it captured (see
+    /// [`has_start`](ChildSpec::has_start)).
+    pub(crate) fn drop_start(&mut self) {
+        self.start = None;
     }
 
     /// Checks the spec on its own (SEMANTICS.md §4.1): a non-empty id, and
@@ -601,6 +633,16 @@ impl<A> ChildSpec<A> {
             return Err(ChildSpecError::BadCombination("{restart, permanent} with {significant, true}"));
         }
         Ok(())
+    }
+}
+
+/// The reason [`ChildSpec::start`] gives once the start function was
+/// dropped.
+struct StartDropped;
+
+impl fmt::Debug for StartDropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("start function dropped: a temporary child is never started again")
     }
 }
 

@@ -39,6 +39,7 @@ pub mod partition_supervisor;
 pub mod report;
 pub mod restart;
 pub mod shutdown;
+mod start_order;
 pub mod supervisor;
 
 pub use child_spec::{Child, ChildId, ChildSpec, ChildSpecError, ChildType, Restart, Shutdown, Started};

@@ -31,36 +31,39 @@
 //!
 //! # How it works
 //!
-//! As in Elixir, a PartitionSupervisor is a module-based
-//! [`Supervisor`]: its children are the partitions, with ids `0..N`, each
-//! started from the one child spec with its own arguments (the
+//! As in Elixir, a PartitionSupervisor is a [`Supervisor`]: its children
+//! are the partitions, with ids `0..N`, each started from the one child
+//! spec with its own arguments (the
 //! [`with_arguments`](PartitionSupervisorOptions::with_arguments) hook).
-//! Every start of a partition writes its pid into the **partition table**, a
-//! shared `Arc` (atomic partition count, `RwLock`ed vector of pids) that a
-//! process-wide registry finds by the supervisor's name (and pid). Routing
-//! ([`via_partition`], [`PartitionSupervisor::partitions`]) reads that table
-//! directly — no message to the supervisor: integer keys go to partition
-//! `|key| % N`, other keys to `stable_hash(key) % N`.
+//! Every start of a partition writes its pid into the instance's
+//! **partition table** (an atomic partition count, a lock-free cell per
+//! partition pid), which the supervisor process owns
+//! ([`Supervisor::start_link_owning`]) and withdraws when it exits. A name
+//! finds its table through the supervisor's pid (the name resolves to it as
+//! any name does), and routing ([`via_partition`],
+//! [`PartitionSupervisor::partitions`]) reads that table directly — no
+//! message to the supervisor, no lock on the table: integer keys go to partition
+//! `|key| % N`, other keys to `hash(key) % N`, with FxHash (no random
+//! seed: a key picks the same partition in every run).
 //!
-//! The table leaves the registry when the supervisor exits (its child
-//! specs, which hold the registration, are dropped). While a partition
-//! restarts, routing returns its previous, dead pid, as in Elixir: a call
-//! through it fails with `NoProc`.
+//! While a partition restarts, routing returns its previous, dead pid, as
+//! in Elixir: a call through it fails with `NoProc`.
 
 use crate::child_spec::{ChildSpec, ChildType};
 use crate::children::{ChildCounts, ChildSummary};
-use crate::supervisor::{Flags, Strategy, Supervisor, SupervisorError, SupervisorModule};
+use crate::shutdown::PidMap;
+use crate::supervisor::{Flags, Strategy, Supervisor, SupervisorError};
 use crate::Started;
+use crossbeam_utils::atomic::AtomicCell;
+use crossbeam_utils::sync::ShardedLock;
 use ember_runtime::gen_server::{CallError, ProcessName, StartError, StartOptions};
-use ember_runtime::{Dest, Name, NoProc, Pid, Reason, Ref, Via, ViaError};
-use parking_lot::RwLock;
-use std::collections::HashMap;
+use ember_runtime::{receive_if, send, Dest, Name, NoProc, Pid, Reason, Ref, RegisterError, Via, ViaError};
+use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::Duration;
 
 // ---------------------------------------------------------------------------
 // Options
@@ -359,7 +362,8 @@ impl PartitionKey {
     /// assert!(matches!(key, PartitionKey::Hashed(_)));
     /// ```
     pub fn hashed<T: Hash + ?Sized>(value: &T) -> PartitionKey {
-        let mut h = StableHasher::default();
+        // FxHash has no random seed: the same value hashes alike in every run.
+        let mut h = rustc_hash::FxHasher::default();
         value.hash(&mut h);
         PartitionKey::Hashed(h.finish())
     }
@@ -404,57 +408,36 @@ macro_rules! hashed_keys {
 }
 hashed_keys!(Pid, Ref, String, &str, char, Name);
 
-/// FNV-1a over the bytes a value hashes, then a final avalanche (MurmurHash3's
-/// `fmix64`) so that `hash % N` uses every input bit. Deterministic: no
-/// random seed.
-struct StableHasher(u64);
-
-impl Default for StableHasher {
-    fn default() -> Self {
-        StableHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for StableHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
 // ---------------------------------------------------------------------------
-// The partition table and its registry
+// The partition table, owned by its supervisor
 
-/// The routing table of one PartitionSupervisor (Elixir's ETS table).
+/// The routing table of one PartitionSupervisor (Elixir's ETS table). It
+/// belongs to that supervisor: created in its `init`, kept by its process
+/// (`Supervisor::start_link_owning`) and withdrawn from the index of
+/// instances when that process exits. Routing reads it without a lock:
+/// the count is an atomic, each partition's pid an [`AtomicCell`] (for a
+/// 12-byte `Pid`, a sequence lock whose readers write nothing), so callers
+/// routing through one supervisor on different cores do not contend.
 struct PartitionTable {
     /// Partitions routed to now (`resize` changes it).
     current: AtomicUsize,
     /// The pid of each partition's last start (`Pid::UNDEFINED` before any).
-    pids: RwLock<Vec<Pid>>,
-    /// Held by the process resizing.
-    resizing: AtomicBool,
+    pids: Box<[AtomicCell<Pid>]>,
+    /// Who resizes now, and who waits.
+    resize: Mutex<ResizeQueue>,
 }
 
 impl PartitionTable {
     fn new(partitions: usize) -> Self {
         PartitionTable {
             current: AtomicUsize::new(partitions),
-            pids: RwLock::new(vec![Pid::UNDEFINED; partitions]),
-            resizing: AtomicBool::new(false),
+            pids: (0..partitions).map(|_| AtomicCell::new(Pid::UNDEFINED)).collect(),
+            resize: Mutex::new(ResizeQueue::default()),
         }
     }
 
     fn max(&self) -> usize {
-        self.pids.read().len()
+        self.pids.len()
     }
 
     fn route(&self, key: PartitionKey) -> Option<Pid> {
@@ -462,76 +445,46 @@ impl PartitionTable {
         if current == 0 {
             return None;
         }
-        let pid = self.pids.read()[key.partition(current)];
+        let pid = self.pids[key.partition(current)].load();
         (pid != Pid::UNDEFINED).then_some(pid)
     }
 }
 
-/// Where tables are found: by (runtime, local name), and by supervisor pid
-/// (for via names, resolved first).
-#[derive(Default)]
-struct Tables {
-    by_name: HashMap<u32, HashMap<Name, Arc<PartitionTable>>>,
-    by_pid: HashMap<Pid, Arc<PartitionTable>>,
-}
-
-static TABLES: LazyLock<RwLock<Tables>> = LazyLock::new(Default::default);
+/// The running PartitionSupervisors, by supervisor pid: how a name finds
+/// its instance. A name resolves to the supervisor's pid the ordinary way
+/// (the runtime's name table, or the via scheme); the runtime has no place
+/// to hang a library's data on a pid, so this index does that, and nothing
+/// more — the routing data lives in each instance. Pids carry their runtime
+/// and a serial, so entries of different runtimes, or of a dead supervisor
+/// and its successor, never collide. Written when a supervisor starts or
+/// exits; read through a sharded lock, whose readers on different threads
+/// touch different cache lines.
+static INSTANCES: LazyLock<ShardedLock<PidMap<Arc<PartitionTable>>>> = LazyLock::new(Default::default);
 
 /// The table of the supervisor named `name`, from a process.
 fn table_of(name: &ProcessName) -> Option<Arc<PartitionTable>> {
-    match name {
-        ProcessName::Local(n) => {
-            let node = ember_runtime::self_pid().node();
-            TABLES.read().by_name.get(&node)?.get(n).cloned()
-        }
-        ProcessName::Via(v) => {
-            let pid = v.whereis_name()?;
-            TABLES.read().by_pid.get(&pid).cloned()
-        }
-    }
+    let sup = name.dest().whereis()?;
+    INSTANCES.read().unwrap_or_else(|e| e.into_inner()).get(&sup).cloned()
 }
 
-/// A table's entries in the registry, removed when dropped (when the
-/// supervisor's child specs, which hold it, are dropped: the supervisor has
-/// exited).
+/// A supervisor's entry in [`INSTANCES`], owned by the supervisor process
+/// and removed when it is dropped — when that process exits, however it
+/// exits, before its name is released.
 struct Registration {
-    table: Arc<PartitionTable>,
     owner: Pid,
-    name: Option<Name>,
 }
 
 impl Registration {
-    fn new(table: Arc<PartitionTable>, name: &ProcessName) -> Registration {
+    fn new(table: Arc<PartitionTable>) -> Registration {
         let owner = ember_runtime::self_pid();
-        let name = match name {
-            ProcessName::Local(n) => Some(n.clone()),
-            ProcessName::Via(_) => None,
-        };
-        let mut tables = TABLES.write();
-        if let Some(n) = &name {
-            tables.by_name.entry(owner.node()).or_default().insert(n.clone(), table.clone());
-        }
-        tables.by_pid.insert(owner, table.clone());
-        Registration { table, owner, name }
+        INSTANCES.write().unwrap_or_else(|e| e.into_inner()).insert(owner, table);
+        Registration { owner }
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut tables = TABLES.write();
-        if tables.by_pid.get(&self.owner).is_some_and(|t| Arc::ptr_eq(t, &self.table)) {
-            tables.by_pid.remove(&self.owner);
-        }
-        if let Some(n) = &self.name {
-            if let Some(names) = tables.by_name.get_mut(&self.owner.node()) {
-                if names.get(n).is_some_and(|t| Arc::ptr_eq(t, &self.table)) {
-                    names.remove(n);
-                }
-                if names.is_empty() {
-                    tables.by_name.remove(&self.owner.node());
-                }
-            }
-        }
+        INSTANCES.write().unwrap_or_else(|e| e.into_inner()).remove(&self.owner);
     }
 }
 
@@ -705,10 +658,12 @@ impl PartitionSupervisor {
     /// `0..N` in order; returns its pid once all have started.
     ///
     /// Errors: as [`Supervisor::start_link`] (a partition that fails to
-    /// start stops the others and fails the start), and `Failed` for zero
-    /// partitions.
+    /// start stops the others and fails the start), `Failed` for zero
+    /// partitions, and `InvalidName` for the empty name `""`, which no
+    /// name accepts (nothing is started).
     ///
     /// ```
+    /// use ember_runtime::gen_server::StartError;
     /// use ember_supervisor::partition_supervisor::{PartitionSupervisor, PartitionSupervisorOptions};
     /// use ember_supervisor::ChildSpec;
     /// ember_runtime::run(|| {
@@ -717,12 +672,21 @@ impl PartitionSupervisor {
     ///     assert_eq!(PartitionSupervisor::partitions("p").unwrap(), ember_runtime::stats().schedulers);
     ///     let none = PartitionSupervisorOptions::new("q", ChildSpec::agent(|| 0)).partitions(0);
     ///     assert!(PartitionSupervisor::start_link(none).is_err());
+    ///     let unnamed = PartitionSupervisorOptions::new("", ChildSpec::agent(|| 0));
+    ///     assert!(matches!(PartitionSupervisor::start_link(unnamed), Err(StartError::InvalidName(_))));
     /// })
     /// .unwrap();
     /// ```
     pub fn start_link<A: Clone + Send + Sync + 'static>(
         options: PartitionSupervisorOptions<A>,
     ) -> Result<Pid, StartError> {
+        if let ProcessName::Local(name) = &options.name {
+            if name.is_empty() {
+                // Refused before anything starts, as `register` and the
+                // Registry refuse it.
+                return Err(StartError::InvalidName(RegisterError::EmptyName.to_string()));
+            }
+        }
         let partitions = options.partitions.unwrap_or_else(|| ember_runtime::stats().schedulers);
         if partitions == 0 {
             return Err(StartError::Failed(Reason::custom(format!(
@@ -730,15 +694,10 @@ impl PartitionSupervisor {
             ))));
         }
         let start = options.start.clone().name(options.name.clone());
-        let init = PartitionInit {
-            name: options.name,
-            child_spec: options.child_spec,
-            args: options.args,
-            with_arguments: options.with_arguments,
-            partitions,
-            flags: options.flags,
-        };
-        let sup = Supervisor::start_link_module::<PartitionModule<A>>(init, start)?;
+        let PartitionSupervisorOptions { child_spec, args, with_arguments, flags, .. } = options;
+        let sup = Supervisor::start_link_owning("PartitionSupervisor", start, move || {
+            Some(init(child_spec, args, with_arguments, partitions, flags))
+        })?;
         sup.pid().ok_or(StartError::Failed(Reason::NoProc))
     }
 
@@ -839,7 +798,9 @@ impl PartitionSupervisor {
     /// the supervisor started with; returns the previous number. Growing
     /// starts the partitions `current..n` again, then routes to them;
     /// shrinking stops routing to the partitions `n..current`, then stops
-    /// them. Concurrent resizes of one supervisor run one after the other.
+    /// them. Concurrent resizes of one supervisor run one after the other,
+    /// in arrival order: a waiting resize sleeps until the one before hands
+    /// it the turn with a message.
     ///
     /// ```
     /// use ember_supervisor::partition_supervisor::{via_partition, PartitionSupervisor, PartitionSupervisorOptions, ResizeError};
@@ -898,72 +859,105 @@ impl PartitionSupervisor {
     }
 }
 
-/// Serialises resizes of one table. Held across calls to the supervisor, so
-/// it is not a mutex (a process may move between threads while it waits):
-/// a flag, polled every millisecond by a waiting resize; released on drop,
-/// also when the holder's stack unwinds because it was killed.
-struct ResizeLock<'a>(&'a PartitionTable);
+/// Who resizes a table now, and who waits, in arrival order.
+#[derive(Default)]
+struct ResizeQueue {
+    holder: Option<Pid>,
+    waiters: VecDeque<(Pid, Ref)>,
+}
+
+/// A message from the process that finished resizing to the next in line:
+/// your turn (the tag is the one it queued with).
+struct ResizeTurn(Ref);
+
+/// Serialises resizes of one table. Held across calls to the supervisor,
+/// so it is not a mutex (a process may move between threads while it
+/// waits): a queue of waiting processes, each of which sleeps in a receive
+/// until the holder hands it the turn with a message. Dropping the lock —
+/// also while its holder unwinds because it was killed — hands the turn to
+/// the next waiter; a waiter killed while it waits leaves the queue (or, if
+/// the turn reached it meanwhile, passes it on).
+struct ResizeLock<'a> {
+    table: &'a PartitionTable,
+    me: Pid,
+}
 
 impl<'a> ResizeLock<'a> {
     fn acquire(table: &'a PartitionTable) -> Self {
-        while table.resizing.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            ember_runtime::sleep(Duration::from_millis(1));
-        }
-        ResizeLock(table)
+        let me = ember_runtime::self_pid();
+        let tag = {
+            let mut queue = table.resize.lock();
+            if queue.holder.is_none() {
+                queue.holder = Some(me);
+                return ResizeLock { table, me };
+            }
+            let tag = Ref::new();
+            queue.waiters.push_back((me, tag));
+            tag
+        };
+        // Built before the wait, so that dying in it leaves the queue.
+        let lock = ResizeLock { table, me };
+        receive_if(|turn: &ResizeTurn| turn.0 == tag);
+        lock
     }
 }
 
 impl Drop for ResizeLock<'_> {
     fn drop(&mut self) {
-        self.0.resizing.store(false, Ordering::Release);
+        let next = {
+            let mut queue = self.table.resize.lock();
+            if let Some(at) = queue.waiters.iter().position(|&(pid, _)| pid == self.me) {
+                queue.waiters.remove(at);
+                return;
+            }
+            if queue.holder != Some(self.me) {
+                return;
+            }
+            let next = queue.waiters.pop_front();
+            queue.holder = next.map(|(pid, _)| pid);
+            next
+        };
+        // Sent outside the lock: a send may yield, and the process move on.
+        if let Some((pid, tag)) = next {
+            send(pid, ResizeTurn(tag));
+        }
     }
 }
 
 // ---------------------------------------------------------------------------
-// The module-based Supervisor behind it
+// The Supervisor behind it
 
-struct PartitionInit<A> {
-    name: ProcessName,
+/// The supervisor's `init` (in its process, after its name is registered):
+/// creates the table and its registration, which the process owns, and one
+/// child spec per partition whose start records the new pid in the table.
+fn init<A: Clone + Send + Sync + 'static>(
     child_spec: ChildSpec<A>,
     args: A,
     with_arguments: ArgumentsHook<A>,
     partitions: usize,
     flags: Flags,
-}
-
-struct PartitionModule<A>(PhantomData<fn() -> A>);
-
-impl<A: Clone + Send + Sync + 'static> SupervisorModule for PartitionModule<A> {
-    type Arg = PartitionInit<A>;
-
-    /// Runs in the supervisor's process, after its name is registered:
-    /// creates and registers the table, and one child spec per partition
-    /// whose start records the new pid in the table.
-    fn init(init: PartitionInit<A>) -> Option<(Flags, Vec<ChildSpec>)> {
-        let table = Arc::new(PartitionTable::new(init.partitions));
-        let registration = Arc::new(Registration::new(table, &init.name));
-        let spec = init.child_spec;
-        let children = (0..init.partitions)
-            .map(|partition| {
-                let args = (init.with_arguments)(init.args.clone(), partition);
-                let registration = registration.clone();
-                let user = spec.clone();
-                let child = ChildSpec::new(partition, move || {
-                    let started = user.start(args.clone());
-                    if let Started::Ok(pid) | Started::OkInfo(pid, _) = &started {
-                        registration.table.pids.write()[partition] = *pid;
-                    }
-                    started
-                })
-                .restart(spec.get_restart())
-                .shutdown(spec.get_shutdown())
-                .significant(spec.is_significant());
-                match spec.get_type() {
-                    ChildType::Worker => child.worker(),
-                    ChildType::Supervisor => child.supervisor(),
+) -> (Flags, Vec<ChildSpec>, Registration) {
+    let table = Arc::new(PartitionTable::new(partitions));
+    let registration = Registration::new(table.clone());
+    let children = (0..partitions)
+        .map(|partition| {
+            let args = with_arguments(args.clone(), partition);
+            let (table, user) = (table.clone(), child_spec.clone());
+            let child = ChildSpec::new(partition, move || {
+                let started = user.start(args.clone());
+                if let Started::Ok(pid) | Started::OkInfo(pid, _) = &started {
+                    table.pids[partition].store(*pid);
                 }
+                started
             })
-            .collect();
-        Some((init.flags, children))
-    }
+            .restart(child_spec.get_restart())
+            .shutdown(child_spec.get_shutdown())
+            .significant(child_spec.is_significant());
+            match child_spec.get_type() {
+                ChildType::Worker => child.worker(),
+                ChildType::Supervisor => child.supervisor(),
+            }
+        })
+        .collect();
+    (flags, children, registration)
 }

@@ -5,10 +5,10 @@
 //! child and waits for it (static supervisors stop children one at a time, in
 //! reverse start order); [`shutdown_children`] signals every child at once and
 //! waits for all of them together, each within its own timeout
-//! (DynamicSupervisor). [`shutdown_children_discarding`] is the same
-//! procedure for a supervisor that is about to exit: it takes its mailbox
-//! oldest first and drops whatever it is not waiting for, so its cost stays
-//! linear in the number of children whatever else is queued.
+//! (DynamicSupervisor). What the concurrent procedure does with the other
+//! messages it finds is the caller's choice ([`Others`]): a supervisor that
+//! carries on keeps them in order; one that is about to exit drops them, so
+//! the cost stays linear in the number of children whatever else is queued.
 //!
 //! Which exit reasons are expected differs between the two (SEMANTICS.md
 //! §4.7 and §5.6): [`expected_exit`] for static supervisors,
@@ -17,10 +17,9 @@
 use crate::child_spec::{Restart, Shutdown};
 use ember_runtime::{
     cancel_timer, monitor, receive_any, receive_any_timeout, receive_if, receive_if_timeout, receive_timeout,
-    send_after, unlink, Down, Exit, Pid, Reason, Ref, Select,
+    send_after, unlink, Down, Exit, Pid, Reason, Ref, Select, TimerRef,
 };
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
 use std::time::Duration;
 
 /// Whether `reason` is an expected way for a child stopped with `shutdown` to
@@ -152,13 +151,13 @@ pub fn shutdown_child(pid: Pid, shutdown: Shutdown, restart: Restart) -> Result<
 ///
 /// ```
 /// use ember_runtime::{receive, spawn_link, trap_exit};
-/// use ember_supervisor::{shutdown::{shutdown_children, Stopping}, Restart, Shutdown};
+/// use ember_supervisor::{shutdown::{shutdown_children, Others, Stopping}, Restart, Shutdown};
 ///
 /// ember_runtime::run(|| {
 ///     trap_exit(true);
 ///     let pid = spawn_link(|| loop { receive::<()>(); });
 ///     let child = Stopping { pid, shutdown: Shutdown::BrutalKill, restart: Restart::Temporary };
-///     assert!(shutdown_children([child]).is_empty()); // killed, as expected
+///     assert!(shutdown_children([child], Others::Keep).is_empty()); // killed, as expected
 ///     assert!(!pid.is_alive());
 /// })
 /// .unwrap();
@@ -173,30 +172,69 @@ pub struct Stopping {
     pub restart: Restart,
 }
 
+/// What [`shutdown_children`] does with the messages it is not waiting for.
+///
+/// ```
+/// use ember_runtime::{receive, receive_timeout, self_pid, send, spawn_link, trap_exit};
+/// use ember_supervisor::{shutdown::{shutdown_children, Others, Stopping}, Restart, Shutdown};
+/// use std::time::Duration;
+///
+/// ember_runtime::run(|| {
+///     trap_exit(true);
+///     let child = || Stopping {
+///         pid: spawn_link(|| loop { receive::<()>(); }),
+///         shutdown: Shutdown::Infinity,
+///         restart: Restart::Permanent,
+///     };
+///     send(self_pid(), "kept");
+///     shutdown_children([child()], Others::Keep);
+///     assert_eq!(receive::<&str>(), "kept");
+///     send(self_pid(), "dropped");
+///     shutdown_children([child()], Others::Drop);
+///     assert_eq!(receive_timeout::<&str>(Duration::ZERO), None);
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Others {
+    /// Leave them in the mailbox, in order, and remove every link to a
+    /// stopped child with the `Exit` it sent: for a supervisor that carries
+    /// on (`terminate_child`). The wait is a selective receive, so each
+    /// `Down` costs a scan of the messages queued before it: fine for a few
+    /// children or a quiet mailbox.
+    Keep,
+    /// Take the mailbox oldest first and drop them, links and `Exit`s
+    /// included: for a supervisor that is about to exit, where they would be
+    /// dropped anyway. Linear in the number of children whatever is queued.
+    Drop,
+}
+
 /// Stops many children concurrently (SEMANTICS.md §5.6) and returns those
 /// that ended with an unexpected reason (see [`expected_dynamic_exit`]), for
 /// `shutdown_error` reports. Elixir's `DynamicSupervisor` procedure:
 ///
-/// 1. every child is monitored and unlinked; a child whose `Exit` is then
-///    found in the mailbox was dead already: it is not signalled, and its
-///    `Exit` reason is an error unless it is `Normal` for a child that is
-///    not permanent;
-/// 2. every other child gets its exit signal at once (`Kill` for
-///    `BrutalKill`, `Shutdown` otherwise), and one timer per distinct
-///    timeout kills the children of its group still alive when it fires;
-/// 3. the `Down` of every child is awaited, in whatever order they come.
+/// 1. **dead already**: a child whose `Exit` is found in the mailbox died
+///    before anything was signalled: it is not signalled, and its `Exit`
+///    reason is an error unless it is `Normal` for a child that is not
+///    permanent;
+/// 2. **signal**: in one visit per child, it is monitored and gets its exit
+///    signal (`Kill` for `BrutalKill`, `Shutdown` otherwise); one timer per
+///    distinct timeout kills the children of its group still alive when it
+///    fires;
+/// 3. **wait** for the `Down` of every child, in whatever order they come.
 ///
-/// Other messages stay in the mailbox, in order. The wait is a selective
-/// receive, so each `Down` costs a scan of the messages queued before it:
-/// fine for a few children (`terminate_child`) or a quiet mailbox. A
-/// supervisor that is about to exit should call
-/// [`shutdown_children_discarding`], which is linear whatever is queued.
+/// With [`Others::Keep`] the links stay until each child's `Down`, then
+/// the link and the `Exit` it left are removed (a child found dead before
+/// the monitor — a `NoProc` `Down` — is judged by that `Exit`'s reason, as
+/// OTP 26 does). With [`Others::Drop`] the links are kept and their `Exit`s
+/// dropped unread; a child that dies between the start of the procedure and
+/// its visit then shows as `NoProc` (see `docs/dynamic_supervisor.md`).
 ///
 /// Must be called from the supervising process (which traps exits).
 ///
 /// ```
 /// use ember_runtime::{receive, self_pid, send, spawn_link, trap_exit, Reason};
-/// use ember_supervisor::{shutdown::{shutdown_children, Stopping}, Restart, Shutdown};
+/// use ember_supervisor::{shutdown::{shutdown_children, Others, Stopping}, Restart, Shutdown};
 /// use std::time::Duration;
 ///
 /// ember_runtime::run(|| {
@@ -212,187 +250,167 @@ pub struct Stopping {
 ///         }
 ///     });
 ///     assert_eq!(receive::<&str>(), "ready");
-///     let errors = shutdown_children([
-///         Stopping { pid: quick, shutdown: Shutdown::Infinity, restart: Restart::Permanent },
-///         Stopping { pid: stubborn, shutdown: Shutdown::Timeout(Duration::from_millis(20)), restart: Restart::Permanent },
-///     ]);
+///     let errors = shutdown_children(
+///         [
+///             Stopping { pid: quick, shutdown: Shutdown::Infinity, restart: Restart::Permanent },
+///             Stopping { pid: stubborn, shutdown: Shutdown::Timeout(Duration::from_millis(20)), restart: Restart::Permanent },
+///         ],
+///         Others::Keep,
+///     );
 ///     assert_eq!(errors, vec![(stubborn, Reason::Killed)]);
 /// })
 /// .unwrap();
 /// ```
-pub fn shutdown_children(children: impl IntoIterator<Item = Stopping>) -> Vec<(Pid, Reason)> {
-    let mut errors = Vec::new();
-    // An Exit still in the inbox when its link is removed is dropped by the
-    // runtime: move everything that has arrived into the mailbox first.
-    let _ = receive_timeout::<NothingMatches>(Duration::ZERO);
-
-    // 1. Monitor and unlink every child; find those whose Exit is queued.
-    let mut table = Table::new(children);
-    for child in &mut table.children {
-        child.monitor = Some(monitor(child.pid));
-        unlink(child.pid);
-    }
-    while let Some(exit) =
-        receive_if_timeout(|e: &Exit| table.get(e.from).is_some_and(|c| c.exit.is_none()), Duration::ZERO)
-    {
-        if let Some(i) = table.index_of(exit.from) {
-            table.children[i].exit = Some(exit.reason);
-        }
-    }
-
-    // 2. Signal the others.
-    let mut groups = Groups::default();
-    for (i, child) in table.children.iter().enumerate() {
-        if child.exit.is_none() {
-            groups.signal(i, child);
-        }
-    }
+pub fn shutdown_children(children: impl IntoIterator<Item = Stopping>, others: Others) -> Vec<(Pid, Reason)> {
+    let children: Vec<Stopping> = children.into_iter().collect();
+    let mut stop = Procedure { done: vec![false; children.len()], children, errors: Vec::new() };
+    stop.dead_already(others);
+    let (refs, mut groups, mut pending) = stop.signal();
     let timers = groups.start_timers();
-
-    // 3. Wait for every Down (dead ones included: they were monitored too).
-    let mut pending = table.children.len();
     while pending > 0 {
-        let event = Select::new()
-            .on_if(|d: &Down| table.get(d.pid).is_some_and(|c| !c.done && c.monitor == Some(d.monitor)), Ok)
-            .on(Err)
-            .wait();
-        match event {
-            Ok(down) => {
-                let i = table.index_of(down.pid).expect("matched");
-                let child = &mut table.children[i];
-                child.done = true;
+        match next_event(&refs, &stop, others) {
+            Event::Down(i, reason) => {
                 pending -= 1;
-                match child.exit.take() {
-                    Some(reason) => dead_already(child, reason, &mut errors),
-                    None => settle(child, down.reason, &mut errors),
-                }
+                stop.settle(i, reason, others);
             }
-            Err(KillGroup(t)) => groups.kill(t, &table),
+            Event::Kill(t) => groups.kill(t, &stop),
+            Event::Other => {}
         }
     }
     for t in timers {
         cancel_timer(t);
     }
-    // A kill timer that fired after the last Down leaves its message behind.
-    while receive_if_timeout(|_: &KillGroup| true, Duration::ZERO).is_some() {}
-    errors
+    if others == Others::Keep {
+        // A kill timer that fired after the last Down leaves its message behind.
+        while receive_if_timeout(|_: &KillGroup| true, Duration::ZERO).is_some() {}
+    }
+    stop.errors
 }
 
-/// [`shutdown_children`] for a supervisor that is terminating, linear in the
-/// number of children whatever else is queued. The same procedure, with
-/// differences that are invisible once the supervisor has exited:
-///
-/// * while it waits, it takes its mailbox oldest first and **drops every
-///   message it is not waiting for** (pending calls, stray messages: the
-///   process is about to exit, and they would be dropped then anyway);
-/// * it keeps the links instead of removing them, and monitors and signals
-///   each child in one visit (at a million children the cost is memory
-///   traffic: one visit per child instead of three). A child whose `Exit`
-///   is queued when the procedure starts was dead already, as in step 1
-///   above. A child that dies between the start and its visit (say, by a
-///   link to a sibling stopped just before) has a `NoProc` `Down`, reported
-///   as a `shutdown_error` with reason `NoProc` — where Elixir, which
-///   monitors every child before signalling any, would see the real reason.
-///
-/// Must be called from the supervising process (which traps exits).
-///
-/// ```
-/// use ember_runtime::{receive, spawn_link, trap_exit};
-/// use ember_supervisor::{shutdown::{shutdown_children_discarding, Stopping}, Restart, Shutdown};
-/// ember_runtime::run(|| {
-///     trap_exit(true);
-///     let children: Vec<_> = (0..100)
-///         .map(|_| Stopping { pid: spawn_link(|| loop { receive::<()>(); }), shutdown: Shutdown::Infinity, restart: Restart::Permanent })
-///         .collect();
-///     assert!(shutdown_children_discarding(children).is_empty());
-/// })
-/// .unwrap();
-/// ```
-pub fn shutdown_children_discarding(children: impl IntoIterator<Item = Stopping>) -> Vec<(Pid, Reason)> {
-    let mut errors = Vec::new();
-    let children: Vec<Stopping> = children.into_iter().collect();
-    let mut done = vec![false; children.len()];
+/// The state of one run of [`shutdown_children`]: the children in the order
+/// given (start order: the order their slots were allocated in, which keeps
+/// the passes over them cache-friendly), which ones are settled, and the
+/// errors so far.
+struct Procedure {
+    children: Vec<Stopping>,
+    done: Vec<bool>,
+    errors: Vec<(Pid, Reason)>,
+}
 
-    // 1. Children whose Exit is queued were dead already; everything else
-    //    queued goes. (The index by pid is only built if there is an Exit.)
-    let mut index: Option<PidMap<u32>> = None;
-    while let Some(msg) = receive_any_timeout(Duration::ZERO) {
-        if let Ok(exit) = msg.downcast::<Exit>() {
-            let index = index.get_or_insert_with(|| {
-                children.iter().enumerate().map(|(i, c)| (c.pid, i as u32)).collect::<PidMap<u32>>()
-            });
-            if let Some(&i) = index.get(&exit.from) {
-                let i = i as usize;
-                if !done[i] {
-                    done[i] = true;
-                    if !(exit.reason == Reason::Normal && children[i].restart != Restart::Permanent) {
-                        errors.push((exit.from, exit.reason));
-                    }
+impl Procedure {
+    /// Step 1: children whose `Exit` is queued were dead already. (With
+    /// [`Others::Drop`], the index by pid is only built if there is an
+    /// `Exit` to look up.)
+    fn dead_already(&mut self, others: Others) {
+        let mut index: Option<PidMap<u32>> = None;
+        match others {
+            Others::Keep => {
+                // An Exit still in the inbox when its link is removed is
+                // dropped by the runtime: move everything that has arrived
+                // into the mailbox first.
+                let _ = receive_timeout::<NothingMatches>(Duration::ZERO);
+                let index = index.insert(self.index());
+                while let Some(exit) = receive_if_timeout(|e: &Exit| index.contains_key(&e.from), Duration::ZERO) {
+                    self.dead(index[&exit.from] as usize, exit.reason);
                 }
             }
-        }
-    }
-    drop(index);
-
-    // 2. Monitor and signal every other child, in one visit.
-    let mut refs = RefIndex::default();
-    let mut groups: Vec<(Duration, Vec<u32>)> = Vec::new();
-    let mut pending = 0usize;
-    for (i, child) in children.iter().enumerate() {
-        if done[i] {
-            continue;
-        }
-        refs.push(monitor(child.pid), i as u32);
-        pending += 1;
-        match child.shutdown {
-            Shutdown::BrutalKill => child.pid.exit(Reason::Kill),
-            Shutdown::Infinity => child.pid.exit(Reason::Shutdown),
-            Shutdown::Timeout(t) => {
-                child.pid.exit(Reason::Shutdown);
-                match groups.iter_mut().find(|(d, _)| *d == t) {
-                    Some((_, group)) => group.push(i as u32),
-                    None => groups.push((t, vec![i as u32])),
-                }
-            }
-        }
-    }
-    refs.seal();
-    let me = ember_runtime::self_pid();
-    let timers: Vec<_> = groups.iter().map(|(t, _)| send_after(me, KillGroup(*t), *t)).collect();
-
-    // 3. Wait for their Downs; the link Exits that come too are dropped.
-    while pending > 0 {
-        let msg = receive_any();
-        let msg = match msg.downcast::<Down>() {
-            Ok(down) => {
-                if let Some(i) = refs.find(down.monitor) {
-                    let (i, child) = (i as usize, &children[i as usize]);
-                    if !done[i] && child.pid == down.pid {
-                        done[i] = true;
-                        pending -= 1;
-                        if !expected_dynamic_exit(child.shutdown, child.restart, &down.reason) {
-                            errors.push((down.pid, down.reason));
+            Others::Drop => {
+                while let Some(msg) = receive_any_timeout(Duration::ZERO) {
+                    if let Ok(exit) = msg.downcast::<Exit>() {
+                        let index = index.get_or_insert_with(|| self.index());
+                        if let Some(&i) = index.get(&exit.from) {
+                            self.dead(i as usize, exit.reason);
                         }
                     }
                 }
-                continue;
-            }
-            Err(msg) => msg,
-        };
-        if let Ok(kill) = msg.downcast::<KillGroup>() {
-            if let Some(g) = groups.iter().position(|(d, _)| *d == kill.0) {
-                for i in groups.swap_remove(g).1 {
-                    if !done[i as usize] {
-                        children[i as usize].pid.exit(Reason::Kill);
-                    }
-                }
             }
         }
     }
-    for t in timers {
-        cancel_timer(t);
+
+    /// The position of every child, by pid.
+    fn index(&self) -> PidMap<u32> {
+        self.children.iter().enumerate().map(|(i, c)| (c.pid, i as u32)).collect()
     }
-    errors
+
+    /// A child found dead by its `Exit` (Elixir's `monitor_child` returning
+    /// `{:error, reason}`).
+    fn dead(&mut self, i: usize, reason: Reason) {
+        if self.done[i] {
+            return;
+        }
+        self.done[i] = true;
+        if !(reason == Reason::Normal && self.children[i].restart != Restart::Permanent) {
+            self.errors.push((self.children[i].pid, reason));
+        }
+    }
+
+    /// Step 2: monitor and signal every other child, in one visit. Returns
+    /// the monitors, the timeout groups and how many `Down`s to wait for.
+    fn signal(&self) -> (RefIndex, Groups, usize) {
+        let mut refs = RefIndex::default();
+        let mut groups = Groups::default();
+        let mut pending = 0;
+        for (i, child) in self.children.iter().enumerate() {
+            if self.done[i] {
+                continue;
+            }
+            refs.push(monitor(child.pid), i as u32);
+            pending += 1;
+            groups.signal(i, child);
+        }
+        refs.seal();
+        (refs, groups, pending)
+    }
+
+    /// Judges the end of a signalled child (Elixir's `wait_child`).
+    fn settle(&mut self, i: usize, reason: Reason, others: Others) {
+        let child = self.children[i];
+        if others == Others::Keep {
+            let exit = unlink_flush(child.pid);
+            if let (Reason::NoProc, Some(exit)) = (&reason, exit) {
+                // Gone before the monitor: its Exit tells why.
+                return self.dead(i, exit);
+            }
+        }
+        self.done[i] = true;
+        if !expected_dynamic_exit(child.shutdown, child.restart, &reason) {
+            self.errors.push((child.pid, reason));
+        }
+    }
+}
+
+/// What the wait of step 3 receives.
+enum Event {
+    /// The `Down` of child `i`, with its reason.
+    Down(usize, Reason),
+    /// A timeout group's timer fired.
+    Kill(Duration),
+    /// Something else (taken and dropped: [`Others::Drop`] only).
+    Other,
+}
+
+/// The next event of step 3: selectively with [`Others::Keep`], the oldest
+/// message with [`Others::Drop`] (no scan past unrelated messages).
+fn next_event(refs: &RefIndex, stop: &Procedure, others: Others) -> Event {
+    let child_of =
+        |d: &Down| refs.find(d.monitor).map(|i| i as usize).filter(|&i| !stop.done[i] && stop.children[i].pid == d.pid);
+    match others {
+        Others::Keep => Select::new()
+            .on_if(|d: &Down| child_of(d).is_some(), |d: Down| Event::Down(child_of(&d).expect("matched"), d.reason))
+            .on(|KillGroup(t)| Event::Kill(t))
+            .wait(),
+        Others::Drop => {
+            let msg = receive_any();
+            let msg = match msg.downcast::<Down>() {
+                Ok(down) => return child_of(&down).map_or(Event::Other, |i| Event::Down(i, down.reason)),
+                Err(msg) => msg,
+            };
+            match msg.downcast::<KillGroup>() {
+                Ok(kill) => Event::Kill(kill.0),
+                Err(_) => Event::Other,
+            }
+        }
+    }
 }
 
 /// Finds a child by the reference of its monitor, without a hash lookup:
@@ -438,56 +456,6 @@ struct KillGroup(Duration);
 /// everything that has arrived into the private mailbox.
 struct NothingMatches;
 
-/// A child being stopped.
-struct Child {
-    pid: Pid,
-    shutdown: Shutdown,
-    restart: Restart,
-    monitor: Option<Ref>,
-    /// The reason of its `Exit`, when one was seen.
-    exit: Option<Reason>,
-    done: bool,
-}
-
-/// The children, in the order given (start order: the order their slots
-/// were allocated in, which keeps the passes over them cache-friendly), and
-/// an index by pid.
-struct Table {
-    children: Vec<Child>,
-    index: PidMap<u32>,
-}
-
-impl Table {
-    fn new(children: impl IntoIterator<Item = Stopping>) -> Table {
-        let children = children.into_iter();
-        let mut table = Table {
-            children: Vec::with_capacity(children.size_hint().0),
-            index: PidMap::with_capacity_and_hasher(children.size_hint().0, Default::default()),
-        };
-        for c in children {
-            if table.index.insert(c.pid, table.children.len() as u32).is_none() {
-                table.children.push(Child {
-                    pid: c.pid,
-                    shutdown: c.shutdown,
-                    restart: c.restart,
-                    monitor: None,
-                    exit: None,
-                    done: false,
-                });
-            }
-        }
-        table
-    }
-
-    fn index_of(&self, pid: Pid) -> Option<usize> {
-        self.index.get(&pid).map(|&i| i as usize)
-    }
-
-    fn get(&self, pid: Pid) -> Option<&Child> {
-        self.index_of(pid).map(|i| &self.children[i])
-    }
-}
-
 /// The timeout groups: the children (by position) signalled with each
 /// distinct timeout.
 #[derive(Default)]
@@ -496,7 +464,7 @@ struct Groups(Vec<(Duration, Vec<u32>)>);
 impl Groups {
     /// Sends the child at position `i` its exit signal, and files it under
     /// its timeout.
-    fn signal(&mut self, i: usize, child: &Child) {
+    fn signal(&mut self, i: usize, child: &Stopping) {
         match child.shutdown {
             Shutdown::BrutalKill => child.pid.exit(Reason::Kill),
             Shutdown::Infinity => child.pid.exit(Reason::Shutdown),
@@ -511,60 +479,23 @@ impl Groups {
     }
 
     /// One timer per group.
-    fn start_timers(&self) -> Vec<ember_runtime::TimerRef> {
+    fn start_timers(&self) -> Vec<TimerRef> {
         let me = ember_runtime::self_pid();
         self.0.iter().map(|(t, _)| send_after(me, KillGroup(*t), *t)).collect()
     }
 
     /// A group's timer fired: kill its children not known to be gone.
-    fn kill(&mut self, t: Duration, table: &Table) {
+    fn kill(&mut self, t: Duration, stop: &Procedure) {
         if let Some(g) = self.0.iter().position(|(d, _)| *d == t) {
             for i in self.0.swap_remove(g).1 {
-                let child = &table.children[i as usize];
-                if !child.done {
-                    child.pid.exit(Reason::Kill);
+                if !stop.done[i as usize] {
+                    stop.children[i as usize].pid.exit(Reason::Kill);
                 }
             }
         }
     }
 }
 
-/// Judges the end of a signalled child (Elixir's `wait_child`).
-fn settle(child: &Child, reason: Reason, errors: &mut Vec<(Pid, Reason)>) {
-    if !expected_dynamic_exit(child.shutdown, child.restart, &reason) {
-        errors.push((child.pid, reason));
-    }
-}
-
-/// Judges a child found dead before it was signalled, by its `Exit`
-/// (Elixir's `monitor_child` returning `{:error, reason}`).
-fn dead_already(child: &Child, reason: Reason, errors: &mut Vec<(Pid, Reason)>) {
-    if !(reason == Reason::Normal && child.restart != Restart::Permanent) {
-        errors.push((child.pid, reason));
-    }
-}
-
-/// A hasher for pids (multiply and rotate, as rustc's FxHasher): the keys
-/// are runtime-generated, not attacker-chosen.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct PidHasher(u64);
-
-impl Hasher for PidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(n as u64);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-/// A hash map keyed by pids, with [`PidHasher`].
-pub(crate) type PidMap<V> = HashMap<Pid, V, BuildHasherDefault<PidHasher>>;
+/// A hash map keyed by pids (FxHash: the keys are runtime-generated, not
+/// attacker-chosen).
+pub(crate) type PidMap<V> = FxHashMap<Pid, V>;

@@ -14,7 +14,7 @@ use ember_runtime::{
     trap_exit, Down, Exit, Pid, Reason, Select,
 };
 use ember_supervisor::dynamic_supervisor::{DynamicSupervisor, DynamicSupervisorOptions, TerminateChildError};
-use ember_supervisor::shutdown::{shutdown_children, shutdown_children_discarding, Stopping};
+use ember_supervisor::shutdown::{shutdown_children, Others, Stopping};
 use ember_supervisor::{ChildCounts, ChildSpec, Restart, Shutdown, Started};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -380,11 +380,14 @@ fn a_child_whose_exit_is_queued_is_dead_already() {
         let died_normal = exited_child(Reason::Normal);
         let died_crash = exited_child(Reason::custom("crash"));
         let stopping = |pid, restart| Stopping { pid, shutdown: Shutdown::Infinity, restart };
-        let errors = shutdown_children([
-            stopping(alive, Restart::Permanent),
-            stopping(died_normal, Restart::Temporary),
-            stopping(died_crash, Restart::Temporary),
-        ]);
+        let errors = shutdown_children(
+            [
+                stopping(alive, Restart::Permanent),
+                stopping(died_normal, Restart::Temporary),
+                stopping(died_crash, Restart::Temporary),
+            ],
+            Others::Keep,
+        );
         // normal is fine for a non-permanent child; crash is an error; the
         // live one stopped with shutdown.
         assert_eq!(errors, vec![(died_crash, Reason::custom("crash"))]);
@@ -395,30 +398,38 @@ fn a_child_whose_exit_is_queued_is_dead_already() {
 
         // A permanent child that exited normal is an error.
         let died = exited_child(Reason::Normal);
-        assert_eq!(shutdown_children([stopping(died, Restart::Permanent)]), vec![(died, Reason::Normal)]);
+        assert_eq!(shutdown_children([stopping(died, Restart::Permanent)], Others::Keep), vec![(died, Reason::Normal)]);
 
         // The same with the discarding procedure.
         let alive = linked_idle();
         let died_normal = exited_child(Reason::Normal);
         let died_crash = exited_child(Reason::custom("crash"));
-        let errors = shutdown_children_discarding([
-            stopping(alive, Restart::Permanent),
-            stopping(died_normal, Restart::Transient),
-            stopping(died_crash, Restart::Transient),
-        ]);
+        let errors = shutdown_children(
+            [
+                stopping(alive, Restart::Permanent),
+                stopping(died_normal, Restart::Transient),
+                stopping(died_crash, Restart::Transient),
+            ],
+            Others::Drop,
+        );
         assert_eq!(errors, vec![(died_crash, Reason::custom("crash"))]);
         assert!(!alive.is_alive());
     });
 }
 
 #[test]
-fn shutdown_children_keeps_other_messages_and_the_discarding_one_drops_them() {
+fn shutdown_children_keeps_or_drops_other_messages() {
     run(|| {
         send(self_pid(), "before");
         let kids: Vec<Stopping> = (0..10)
             .map(|_| Stopping { pid: linked_idle(), shutdown: Shutdown::BrutalKill, restart: Restart::Permanent })
             .collect();
-        assert!(shutdown_children(kids).is_empty());
+        let pids: Vec<Pid> = kids.iter().map(|k| k.pid).collect();
+        assert!(shutdown_children(kids, Others::Keep).is_empty());
+        // The links to the stopped children and their Exits are gone too.
+        let links = ember_runtime::process_info(self_pid()).unwrap().links;
+        assert!(pids.iter().all(|p| !links.contains(p)), "{links:?}");
+        assert!(receive_timeout::<Exit>(Duration::ZERO).is_none());
         send(self_pid(), "after");
         assert_eq!(receive::<&str>(), "before");
         assert_eq!(receive::<&str>(), "after");
@@ -427,7 +438,7 @@ fn shutdown_children_keeps_other_messages_and_the_discarding_one_drops_them() {
         let kids: Vec<Stopping> = (0..10)
             .map(|_| Stopping { pid: linked_idle(), shutdown: Shutdown::Infinity, restart: Restart::Transient })
             .collect();
-        assert!(shutdown_children_discarding(kids).is_empty());
+        assert!(shutdown_children(kids, Others::Drop).is_empty());
         assert!(receive_timeout::<&str>(Duration::ZERO).is_none());
     });
 }
@@ -469,7 +480,7 @@ fn mixed_timeout_groups_each_get_their_own_timer() {
             })
             .collect();
         let refs: Vec<_> = watched.iter().map(|&(p, _)| monitor(p)).collect();
-        let errors = shutdown_children(kids);
+        let errors = shutdown_children(kids, Others::Keep);
         assert_eq!(errors.len(), 9, "the nine stubborn children were killed: {errors:?}");
         assert!(errors.iter().all(|(_, r)| *r == Reason::Killed));
         // Downs arrive group by group, shortest timeout first.

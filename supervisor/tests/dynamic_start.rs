@@ -403,3 +403,53 @@ fn calls_to_a_missing_supervisor_fail_without_waiting() {
         assert!(receive_timeout::<()>(Duration::ZERO).is_none());
     });
 }
+
+/// Elixir's `DynamicSupervisor.start_child` returns `{:error, :oops}` for a
+/// start function that calls `exit(:oops)`, and the supervisor lives on.
+#[test]
+fn exit_in_a_start_function_is_the_start_error() {
+    run(|| {
+        let sup = DynamicSupervisor::start_link(DynamicSupervisorOptions::new()).unwrap();
+        let spec = ChildSpec::new("oops", || -> Pid { ember_runtime::exit(Reason::custom("oops")) });
+        assert_eq!(
+            DynamicSupervisor::start_child(sup, spec).unwrap_err(),
+            StartChildError::Failed(Reason::custom("oops"))
+        );
+        assert!(sup.is_alive());
+        assert_eq!(DynamicSupervisor::count_children(sup).unwrap(), counts(0, 0, 0, 0));
+        // A panic in a start function says where it was raised.
+        let panics = ChildSpec::new("p", || -> Pid { panic!("start panicked") });
+        match DynamicSupervisor::start_child(sup, panics).unwrap_err() {
+            StartChildError::Failed(Reason::Panic { location: Some(location), .. }) => {
+                assert!(location.file.ends_with("dynamic_start.rs"), "{location:?}")
+            }
+            other => panic!("expected a panic with its location, got {other:?}"),
+        }
+    });
+}
+
+/// `DynamicSupervisorModule::child_spec` (Elixir's `use DynamicSupervisor`)
+/// and `get_callback_module`.
+#[test]
+fn module_based_supervisors_have_a_child_spec_and_a_callback_module() {
+    run(|| {
+        let spec = Limited::child_spec(Some(1));
+        assert!(spec.id().as_str().ends_with("Limited"));
+        assert_eq!(
+            (spec.get_type(), spec.get_restart()),
+            (ChildType::Supervisor, ember_supervisor::Restart::Permanent)
+        );
+        let root =
+            ember_supervisor::Supervisor::start_link(vec![spec], ember_supervisor::SupervisorOptions::one_for_one())
+                .unwrap();
+        let limited = root.which_children().unwrap()[0].pid.pid().unwrap();
+        assert_eq!(DynamicSupervisor::get_callback_module(limited).unwrap(), std::any::type_name::<Limited>());
+        // Started by the spec with its argument: one child at most.
+        let agent = || ChildSpec::with_args("a", |_: &'static str| ember_runtime::agent::Agent::start_link(|| 0));
+        DynamicSupervisor::start_child(limited, agent()).unwrap();
+        assert_eq!(DynamicSupervisor::start_child(limited, agent()).unwrap_err(), StartChildError::MaxChildren);
+        let plain = DynamicSupervisor::start_link(DynamicSupervisorOptions::new()).unwrap();
+        assert_eq!(DynamicSupervisor::get_callback_module(plain).unwrap(), "DynamicSupervisor");
+        assert_eq!(DynamicSupervisor::get_callback_module("nobody"), Err(CallError::NoProc));
+    });
+}

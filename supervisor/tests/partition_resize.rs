@@ -128,3 +128,76 @@ fn concurrent_resizes_run_one_after_the_other() {
         assert_eq!(running, final_size);
     });
 }
+
+/// Opens the gate a partition's start function waits at.
+struct Open;
+
+/// Waits until `pid` is suspended (in a receive), within a bound.
+fn wait_suspended(pid: Pid) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ember_runtime::process_info(pid).map(|i| i.status) != Some(ember_runtime::Status::Waiting) {
+        assert!(std::time::Instant::now() < deadline, "{pid} never waited");
+        ember_runtime::yield_now();
+    }
+}
+
+/// Concurrent resizes queue up and take their turn in arrival order, each
+/// handed the turn by a message from the one before; a waiter killed in
+/// the queue leaves it, and a holder killed while it resizes hands the turn
+/// on as it unwinds.
+#[test]
+fn resizes_wait_in_line_for_a_message() {
+    run(|| {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let gated = Arc::new(AtomicBool::new(false));
+        let gate = gated.clone();
+        // While the gate is armed, a partition's start waits (in the
+        // supervisor process) for `Open`: a resize growing the count holds
+        // the lock until then.
+        let spec = ChildSpec::new("w", move || {
+            if gate.swap(false, Ordering::SeqCst) {
+                receive::<Open>();
+            }
+            idle()
+        });
+        let sup = PartitionSupervisor::start_link(PartitionSupervisorOptions::new("line", spec).partitions(3)).unwrap();
+        assert_eq!(PartitionSupervisor::resize("line", 1).unwrap(), 3);
+        gated.store(true, Ordering::SeqCst);
+
+        let me = ember_runtime::self_pid();
+        let resizer = |n: usize| {
+            spawn(move || ember_runtime::send(me, (ember_runtime::self_pid(), PartitionSupervisor::resize("line", n))))
+        };
+        // The holder: grows to 3 and stops in the gated start of partition 1.
+        let holder = resizer(3);
+        wait_suspended(holder);
+        wait_suspended(sup);
+        // Three waiters, queued in this order; the second is killed.
+        let first = resizer(1);
+        wait_suspended(first);
+        let doomed = resizer(1);
+        wait_suspended(doomed);
+        let last = resizer(1);
+        wait_suspended(last);
+        let m = monitor(doomed);
+        doomed.exit(Reason::Kill);
+        receive_if(|d: &Down| d.monitor == m);
+
+        // The holder is killed mid-resize; its start goes on in the
+        // supervisor, which the gate now lets finish.
+        let m = monitor(holder);
+        holder.exit(Reason::Kill);
+        receive_if(|d: &Down| d.monitor == m);
+        ember_runtime::send(sup, Open);
+        // `first` had the turn next, then `last`. (The holder was killed
+        // before it stored the new count, so both find 1.)
+        let (pid, result) = receive::<(Pid, Result<usize, ResizeError>)>();
+        assert_eq!((pid, result), (first, Ok(1)));
+        let (pid, result) = receive::<(Pid, Result<usize, ResizeError>)>();
+        assert_eq!((pid, result), (last, Ok(1)));
+        assert_eq!(PartitionSupervisor::partitions("line").unwrap(), 1);
+        // The lock is free again.
+        assert_eq!(PartitionSupervisor::resize("line", 0).unwrap(), 1);
+    });
+}

@@ -296,3 +296,42 @@ fn runtimes_have_separate_names() {
         t.join().unwrap();
     }
 }
+
+/// The empty name is refused before anything starts, as `register("")`
+/// and `Registry::start_link` refuse it: every name behaves alike.
+#[test]
+fn the_empty_name_is_refused() {
+    run(|| {
+        let spec = ChildSpec::new("w", idle);
+        let err = PartitionSupervisor::start_link(PartitionSupervisorOptions::new("", spec.clone())).unwrap_err();
+        assert_eq!(err, StartError::InvalidName(ember_runtime::RegisterError::EmptyName.to_string()));
+        assert_eq!(ember_runtime::stats().processes, 1, "nothing was started");
+        assert!(PartitionSupervisor::partitions("").is_err());
+        assert_eq!(via_partition("", 0).whereis(), None);
+        // As a child, the same error.
+        let sup = ember_supervisor::Supervisor::start_link(vec![], ember_supervisor::SupervisorOptions::one_for_one())
+            .unwrap();
+        let child = PartitionSupervisor::child_spec(PartitionSupervisorOptions::new("", spec).partitions(1));
+        assert!(sup.start_child(child).is_err());
+    });
+}
+
+/// The routing table belongs to the supervisor process, not to the child
+/// specs: partitions whose spec is temporary (which keeps no start function
+/// once started) are still routed to, and the table still goes when the
+/// supervisor does.
+#[test]
+fn the_routing_table_lives_as_long_as_its_supervisor() {
+    run(|| {
+        let spec = ChildSpec::new("w", idle).restart(ember_supervisor::Restart::Temporary);
+        let ps = PartitionSupervisor::start_link(PartitionSupervisorOptions::new("temps", spec).partitions(2)).unwrap();
+        assert_eq!(PartitionSupervisor::partitions("temps").unwrap(), 2);
+        let p0 = via_partition("temps", 0).whereis().unwrap();
+        assert!(p0.is_alive());
+        assert_ne!(via_partition("temps", 1).whereis(), Some(p0));
+        let m = monitor(ps);
+        PartitionSupervisor::stop("temps", Reason::Normal).unwrap();
+        receive_if(|d: &Down| d.monitor == m);
+        assert!(PartitionSupervisor::partitions("temps").is_err());
+    });
+}

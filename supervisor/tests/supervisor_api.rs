@@ -10,7 +10,7 @@ use common::*;
 use ember_runtime::gen_server::{CallError, StartOptions};
 use ember_runtime::{receive, self_pid, send, spawn, spawn_link, trap_exit, unlink, Pid, Reason, Term};
 use ember_supervisor::{
-    ChildCounts, ChildSpec, ChildSpecError, ChildType, Restart, Shutdown, Started, StartedChild, Supervisor,
+    ChildCounts, ChildPid, ChildSpec, ChildSpecError, ChildType, Restart, Shutdown, Started, StartedChild, Supervisor,
     SupervisorError, SupervisorOptions,
 };
 use std::time::Duration;
@@ -364,5 +364,135 @@ fn named_children_get_their_name_back() {
         assert_ne!(a, a2);
         assert_eq!(ember_runtime::whereis("alpha"), Some(a2));
         let _ = StartOptions::new();
+    });
+}
+
+/// A start function that calls `exit(reason)`: `start_child` fails with that
+/// reason and the supervisor lives on (Elixir's `{:error, :oops}`). A panic
+/// in a start function carries its location.
+#[test]
+fn exit_in_a_start_function_is_the_start_error() {
+    run(|| {
+        let sup = empty();
+        let spec = ChildSpec::new("oops", || -> Pid { ember_runtime::exit(Reason::custom("oops")) });
+        assert_eq!(sup.start_child(spec), Err(SupervisorError::StartFailed(Reason::custom("oops"))));
+        assert!(sup.pid().is_some_and(|p| p.is_alive()));
+        assert!(ids(&sup).is_empty());
+        match sup.start_child(ChildSpec::new("p", || -> Pid { panic!("start panicked") })) {
+            Err(SupervisorError::StartFailed(Reason::Panic { message, location: Some(location) })) => {
+                assert_eq!(&*message, "start panicked");
+                assert!(location.file.ends_with("supervisor_api.rs"), "{location:?}");
+            }
+            other => panic!("expected a panic with its location, got {other:?}"),
+        }
+        // At init, the exit reason is the failed child's.
+        let err = Supervisor::start_link(
+            vec![ChildSpec::new("oops", || -> Pid { ember_runtime::exit(Reason::custom("oops")) })],
+            SupervisorOptions::one_for_one(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            ember_supervisor::InitError::of(&err),
+            Some(ember_supervisor::InitError::FailedToStartChild { id: "oops".into(), reason: Reason::custom("oops") })
+        );
+    });
+}
+
+/// The children table at a size where a lookup by scanning would show (OTP's
+/// `scale_start_stop_many_children` pattern, checked for behaviour, not
+/// speed): children started one by one keep their order through
+/// terminations, deletions, restarts by request and restarts after crashes,
+/// each found by its id and by its pid.
+#[test]
+fn many_children_keep_their_order_and_are_found_by_id_and_pid() {
+    run(|| {
+        const N: usize = 2_000;
+        let w = || {
+            spawn_link(|| loop {
+                receive::<()>();
+            })
+        };
+        let sup = Supervisor::start_link(vec![], SupervisorOptions::one_for_one().max_restarts(1_000)).unwrap();
+        for i in 0..N {
+            sup.start_child(ChildSpec::new(i, w)).unwrap();
+        }
+        // Every third child is terminated, every sixth deleted too.
+        for i in (0..N).step_by(3) {
+            sup.terminate_child(i).unwrap();
+            if i % 2 == 0 {
+                sup.delete_child(i).unwrap();
+                assert_eq!(sup.get_childspec(i).unwrap_err(), SupervisorError::NotFound);
+            }
+        }
+        // Some terminated children are started again: they keep their place.
+        for i in (3..N).step_by(6) {
+            assert!(sup.restart_child(i).unwrap().pid().is_some());
+        }
+        // Crashes, found by pid, restart the right child in its place.
+        let before: std::collections::HashMap<String, Option<Pid>> =
+            sup.which_children().unwrap().into_iter().map(|c| (c.id.unwrap().to_string(), c.pid.pid())).collect();
+        for i in (1..N).step_by(100) {
+            let pid = child_pid(&sup, &i.to_string()).unwrap();
+            let m = ember_runtime::monitor(pid);
+            pid.exit(Reason::custom("crash"));
+            ember_runtime::receive_if(|d: &ember_runtime::Down| d.monitor == m);
+        }
+        let after = sup.which_children().unwrap();
+        let expected: Vec<String> =
+            (0..N).rev().filter(|i| !(i % 3 == 0 && i % 2 == 0)).map(|i| i.to_string()).collect();
+        let got: Vec<String> = after.iter().map(|c| c.id.clone().unwrap().to_string()).collect();
+        assert_eq!(got, expected, "most recently started first, deleted ones gone");
+        for c in &after {
+            let id = c.id.clone().unwrap().to_string();
+            let i: usize = id.parse().unwrap();
+            let old = before[&id];
+            match (i % 3 == 0, i % 100 == 1) {
+                (true, _) if i % 6 == 3 => assert!(c.pid.pid().is_some_and(|p| p.is_alive()), "{id} restarted"),
+                (true, _) => assert_eq!(c.pid, ChildPid::Undefined, "{id} terminated"),
+                (false, true) => assert!(c.pid.pid().is_some_and(|p| Some(p) != old && p.is_alive()), "{id} crashed"),
+                (false, false) => assert_eq!(c.pid.pid(), old, "{id} untouched"),
+            }
+        }
+        assert_eq!(sup.count_children().unwrap().specs, expected.len());
+        // A child restarted after a crash is found by its new pid too.
+        let pid = child_pid(&sup, "1").unwrap();
+        let m = ember_runtime::monitor(pid);
+        pid.exit(Reason::custom("crash again"));
+        ember_runtime::receive_if(|d: &ember_runtime::Down| d.monitor == m);
+        assert!(child_pid(&sup, "1").is_some_and(|p| p != pid && p.is_alive()));
+        sup.stop(Reason::Shutdown, None).unwrap();
+        assert_eq!(settle_processes(1), 1);
+    });
+}
+
+/// OTP's `which_child/2` and `get_callback_module/1`.
+#[test]
+fn which_child_and_get_callback_module() {
+    run(|| {
+        let sup = Supervisor::start_link(vec![worker("a"), worker("b")], SupervisorOptions::one_for_one()).unwrap();
+        let a = wait_started("a");
+        wait_started("b");
+        let entry = sup.which_child("a").unwrap();
+        assert_eq!((entry.id.unwrap().as_str(), entry.pid, entry.kind), ("a", ChildPid::Running(a), ChildType::Worker));
+        assert_eq!(sup.which_child("c"), Err(SupervisorError::NotFound));
+        // A crash: restarting is seen through which_child too.
+        crash(&sup, a, &How::Kill);
+        assert!(matches!(sup.which_child("a").unwrap().pid, ChildPid::Running(p) if p != a));
+        assert_eq!(sup.get_callback_module().unwrap(), "Supervisor");
+        let nobody = Supervisor::new("nobody");
+        assert_eq!(nobody.which_child("a"), Err(SupervisorError::Call(CallError::NoProc)));
+        assert_eq!(nobody.get_callback_module(), Err(CallError::NoProc));
+        // A PartitionSupervisor is a Supervisor whose module says so.
+        let spec = ChildSpec::new("w", || {
+            spawn_link(|| loop {
+                receive::<()>();
+            })
+        });
+        ember_supervisor::PartitionSupervisor::start_link(ember_supervisor::PartitionSupervisorOptions::new(
+            "ps", spec,
+        ))
+        .unwrap();
+        assert_eq!(Supervisor::new("ps").get_callback_module().unwrap(), "PartitionSupervisor");
+        assert!(Supervisor::new("ps").which_child("0").unwrap().pid.pid().is_some());
     });
 }

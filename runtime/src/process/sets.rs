@@ -9,35 +9,16 @@
 
 use crate::pid::{Pid, Ref};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
 
 /// Entries kept in a vector before switching to a hash map.
 const SPILL: usize = 16;
 
-/// A fast, non-cryptographic hasher for pids and references (multiply and
-/// rotate, as in rustc's FxHasher): keys are runtime-generated, not
-/// attacker-chosen.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(n as u64);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// The big maps hash with rustc's FxHash (the `rustc-hash` crate, which every
+/// Ember crate uses for its runtime-generated keys): pids and references
+/// are made by the runtime, not chosen by an attacker, so a fast
+/// non-cryptographic hash is enough.
+pub(crate) type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug)]
 pub(crate) enum SmallMap<K, V> {

@@ -76,6 +76,7 @@
 //! [`Restart`]: crate::Restart
 //! [`Shutdown`]: crate::Shutdown
 
+mod children;
 mod server;
 
 use crate::child_spec::{ChildId, ChildSpec, ChildSpecError};
@@ -875,7 +876,7 @@ impl Supervisor {
     /// ```
     pub fn start_link(children: Vec<ChildSpec>, options: SupervisorOptions) -> Result<Supervisor, StartError> {
         let flags = options.flags;
-        server::start_link(Box::new(move || Some((flags, children))), "Supervisor", options.start)
+        server::start_link(Box::new(move || Some((flags, children, None))), "Supervisor", options.start)
     }
 
     /// Starts a module-based supervisor: `M::init(arg)` runs in the new
@@ -911,7 +912,65 @@ impl Supervisor {
         arg: M::Arg,
         options: StartOptions,
     ) -> Result<Supervisor, StartError> {
-        server::start_link(Box::new(move || M::init(arg)), std::any::type_name::<M>(), options)
+        let init = move || M::init(arg).map(|(flags, children)| (flags, children, None));
+        server::start_link(Box::new(init), std::any::type_name::<M>(), options)
+    }
+
+    /// Starts a supervisor whose `init` — run in the new process, after its
+    /// name is registered — gives the flags, the children, and a value the
+    /// supervisor process **owns**: it is kept for as long as the supervisor
+    /// runs and dropped when it exits, however it exits (killed included),
+    /// before its exit signals and `Down`s go out. `module` is what
+    /// [`get_callback_module`](Supervisor::get_callback_module) answers.
+    ///
+    /// This is for behaviours built on `Supervisor`, as Elixir's keep ETS
+    /// tables owned by the supervisor process: a PartitionSupervisor owns
+    /// its routing table, a Registry its key tables. `init` returning
+    /// `None` makes the start return [`StartError::Ignore`].
+    ///
+    /// ```
+    /// use ember_runtime::{monitor, receive, Down, Reason};
+    /// use ember_runtime::gen_server::StartOptions;
+    /// use ember_supervisor::{Flags, Supervisor};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// /// Clears a flag when dropped.
+    /// struct Open(Arc<AtomicBool>);
+    /// impl Drop for Open {
+    ///     fn drop(&mut self) {
+    ///         self.0.store(false, Ordering::Release);
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     ember_runtime::trap_exit(true); // the supervisor is linked to us, and will be killed
+    ///     let open = Arc::new(AtomicBool::new(true));
+    ///     let flag = open.clone();
+    ///     let sup = Supervisor::start_link_owning("Tables", StartOptions::new(), move || {
+    ///         Some((Flags::one_for_one(), vec![], Open(flag)))
+    ///     })
+    ///     .unwrap();
+    ///     assert_eq!(sup.get_callback_module().unwrap(), "Tables");
+    ///     let pid = sup.pid().unwrap();
+    ///     monitor(pid);
+    ///     pid.exit(Reason::Kill);
+    ///     receive::<Down>();
+    ///     assert!(!open.load(Ordering::Acquire), "dropped before the Down went out");
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn start_link_owning<T: Send + 'static>(
+        module: &'static str,
+        options: StartOptions,
+        init: impl FnOnce() -> Option<(Flags, Vec<ChildSpec>, T)> + Send + 'static,
+    ) -> Result<Supervisor, StartError> {
+        let init = move || {
+            init().map(|(flags, children, owned)| {
+                (flags, children, Some(Box::new(owned) as Box<dyn std::any::Any + Send>))
+            })
+        };
+        server::start_link(Box::new(init), module, options)
     }
 
     /// The spec to run a supervisor with these children and options under
@@ -1122,6 +1181,65 @@ impl Supervisor {
         match self.call(Request::GetChildspec(id.into()))? {
             Response::Spec(r) => r,
             other => unreachable!("supervisor answered get_childspec with {other:?}"),
+        }
+    }
+
+    /// The state of one child, by id (OTP's `which_child/2`): the entry
+    /// [`which_children`](Supervisor::which_children) has for it, without
+    /// listing the others.
+    ///
+    /// Errors: [`SupervisorError::NotFound`], [`SupervisorError::Call`].
+    ///
+    /// ```
+    /// use ember_supervisor::{ChildPid, ChildSpec, ChildType, Supervisor, SupervisorError, SupervisorOptions};
+    /// ember_runtime::run(|| {
+    ///     let w = || ember_runtime::spawn_link(|| loop { ember_runtime::receive::<()>(); });
+    ///     let sup = Supervisor::start_link(vec![ChildSpec::new("db", w)], SupervisorOptions::one_for_one()).unwrap();
+    ///     let db = sup.which_child("db").unwrap();
+    ///     assert!(matches!(db.pid, ChildPid::Running(p) if p.is_alive()));
+    ///     assert_eq!(db.kind, ChildType::Worker);
+    ///     sup.terminate_child("db").unwrap();
+    ///     assert_eq!(sup.which_child("db").unwrap().pid, ChildPid::Undefined);
+    ///     assert_eq!(sup.which_child("cache"), Err(SupervisorError::NotFound));
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn which_child(&self, id: impl Into<ChildId>) -> Result<ChildSummary, SupervisorError> {
+        match self.call(Request::WhichChild(id.into()))? {
+            Response::Child(r) => r,
+            other => unreachable!("supervisor answered which_child with {other:?}"),
+        }
+    }
+
+    /// The supervisor's module (OTP's `get_callback_module/1`): the type
+    /// name of the [`SupervisorModule`] it was started with, `"Supervisor"`
+    /// for [`Supervisor::start_link`] (Elixir's `Supervisor.Default`),
+    /// `"PartitionSupervisor"` for a PartitionSupervisor.
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::StartOptions;
+    /// use ember_supervisor::{ChildSpec, Flags, Supervisor, SupervisorModule, SupervisorOptions};
+    ///
+    /// struct App;
+    /// impl SupervisorModule for App {
+    ///     type Arg = ();
+    ///     fn init(_: ()) -> Option<(Flags, Vec<ChildSpec>)> {
+    ///         Some((Flags::one_for_one(), vec![]))
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     let app = Supervisor::start_link_module::<App>((), StartOptions::new()).unwrap();
+    ///     assert_eq!(app.get_callback_module().unwrap(), std::any::type_name::<App>());
+    ///     let plain = Supervisor::start_link(vec![], SupervisorOptions::one_for_one()).unwrap();
+    ///     assert_eq!(plain.get_callback_module().unwrap(), "Supervisor");
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn get_callback_module(&self) -> Result<&'static str, CallError> {
+        match self.call(Request::GetCallbackModule)? {
+            Response::Module(m) => Ok(m),
+            other => unreachable!("supervisor answered get_callback_module with {other:?}"),
         }
     }
 

@@ -2,26 +2,27 @@
 //! strategies, in the same order — init, requests, child exits, restarts
 //! and intensity, stopping children, bookkeeping.
 //!
-//! **Bookkeeping.** The children live in one vector in *start order*
-//! (OTP keeps its `Ids` list in the reverse order; iterating the vector
-//! backwards is that list). A child is `Running(pid)`, `Restarting(old)`
-//! (a restart failed and a retry is pending) or `Undefined` (not running:
-//! terminated on request, or its start returned ignore). Lookups by id and
-//! by pid are linear scans, as in OTP (`find_child_by_pid` folds the map);
-//! a static supervisor has few children.
+//! **Bookkeeping.** The children live in *start order* (OTP keeps its
+//! `Ids` list in the reverse order; walking ours backwards is that list),
+//! in a table that finds a child by id or by pid in O(1) (`children.rs`).
+//! A child is `Running(pid)`, `Restarting(old)` (a restart failed and a
+//! retry is pending) or `Undefined` (not running: terminated on request, or
+//! its start returned ignore).
 //!
 //! **Orderings.** Children are started in start order and stopped in
 //! reverse start order, one at a time. `terminate_children(from)` and
-//! `start_children(from)` work on the suffix `from..` of the vector: the
-//! whole vector for one_for_all, the dead child and those after it for
+//! `start_children(from)` work on the children from `from` on: all of them
+//! for one_for_all (`from` = `None`), the dead child and those after it for
 //! rest_for_one — OTP's `split_child`.
 
+use super::children::{ChildRecord, Children, State};
 use super::{AutoShutdown, Flags, InitError, StartedChild, Strategy, SupervisorError};
 use crate::child_spec::{ChildId, ChildSpec, ChildSpecError, ChildType, Restart, Started};
 use crate::children::{ChildCounts, ChildPid, ChildSummary};
 use crate::report::{self, Context};
 use crate::restart::Intensity;
 use crate::shutdown::shutdown_child;
+use crate::start_order::Key;
 use ember_runtime::gen_server::{
     self, AlreadyStarted, CallResult, GenServer, Info, Init, Next, ReplyTo, Server, StartError, StartOptions,
 };
@@ -29,8 +30,13 @@ use ember_runtime::{self_pid, trap_exit, Action, Exit, Pid, Reason};
 use std::collections::HashSet;
 use std::fmt;
 
-/// What computes the flags and children, in the supervisor's process.
-pub(super) type InitFn = Box<dyn FnOnce() -> Option<(Flags, Vec<ChildSpec>)> + Send>;
+/// What computes the flags, the children and the value the process owns,
+/// in the supervisor's process.
+pub(super) type InitFn = Box<dyn FnOnce() -> Option<(Flags, Vec<ChildSpec>, Owned)> + Send>;
+
+/// A value the supervisor process keeps until it exits (see
+/// `Supervisor::start_link_owning`).
+pub(super) type Owned = Option<Box<dyn std::any::Any + Send>>;
 
 /// The argument of the supervisor's `init`.
 pub(super) struct InitArg {
@@ -59,6 +65,8 @@ pub(super) enum Request {
     WhichChildren,
     CountChildren,
     GetChildspec(ChildId),
+    WhichChild(ChildId),
+    GetCallbackModule,
 }
 
 /// Replies to [`Request`]s.
@@ -69,6 +77,8 @@ pub(super) enum Response {
     Children(Vec<ChildSummary>),
     Counts(ChildCounts),
     Spec(Result<ChildSpec, SupervisorError>),
+    Child(Result<ChildSummary, SupervisorError>),
+    Module(&'static str),
 }
 
 /// The supervisor's message to itself after a failed restart (OTP's
@@ -81,51 +91,6 @@ struct ReachedMaxRestartIntensity;
 impl fmt::Debug for ReachedMaxRestartIntensity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("reached_max_restart_intensity")
-    }
-}
-
-/// The state of one child.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// Running with this pid.
-    Running(Pid),
-    /// A restart failed; a retry is pending. Holds the pid it had, if any
-    /// (OTP's `{restarting, OldPid}`).
-    Restarting(Option<Pid>),
-    /// Not running.
-    Undefined,
-}
-
-struct ChildRecord {
-    spec: ChildSpec,
-    state: State,
-}
-
-impl ChildRecord {
-    fn id(&self) -> &ChildId {
-        self.spec.id()
-    }
-
-    fn pid(&self) -> Option<Pid> {
-        match self.state {
-            State::Running(p) => Some(p),
-            _ => None,
-        }
-    }
-
-    fn is_temporary(&self) -> bool {
-        self.spec.get_restart() == Restart::Temporary
-    }
-
-    /// The pid to keep in `Restarting(_)` when a restart fails (OTP's
-    /// `restarting/1`: a pid becomes `{restarting, Pid}`, a restarting
-    /// value stays as it is).
-    fn restarting(&self) -> State {
-        match self.state {
-            State::Running(p) => State::Restarting(Some(p)),
-            State::Restarting(old) => State::Restarting(old),
-            State::Undefined => State::Restarting(None),
-        }
     }
 }
 
@@ -151,10 +116,13 @@ impl Flow {
 pub(super) struct SupervisorServer {
     /// The name in reports: the registered name, or `<pid> (module)`.
     name: String,
+    /// What `get_callback_module` answers.
+    module: &'static str,
     flags: Flags,
     intensity: Intensity,
-    /// In start order.
-    children: Vec<ChildRecord>,
+    children: Children,
+    /// Dropped with the state, when the process exits however it exits.
+    _owned: Owned,
 }
 
 // ---------------------------------------------------------------------------
@@ -212,7 +180,7 @@ impl GenServer for SupervisorServer {
     fn init(arg: InitArg) -> Init<Self> {
         trap_exit(true);
         let name = arg.name.unwrap_or_else(|| format!("{} ({})", self_pid(), arg.module));
-        let Some((flags, specs)) = (arg.init)() else {
+        let Some((flags, specs, owned)) = (arg.init)() else {
             return Init::Ignore;
         };
         if let Err(e) = flags.validate() {
@@ -223,15 +191,17 @@ impl GenServer for SupervisorServer {
         }
         let mut sup = SupervisorServer {
             name,
+            module: arg.module,
             flags,
             intensity: Intensity::new(flags.get_max_restarts(), flags.get_max_seconds()),
-            children: specs.into_iter().map(|spec| ChildRecord { spec, state: State::Undefined }).collect(),
+            children: Children::new(specs),
+            _owned: owned,
         };
-        match sup.start_children(0) {
+        match sup.start_children(None) {
             // Static supervisors have little to do: give the stack back.
             Ok(()) => Init::OkThen(sup, Next::Hibernate),
             Err((id, reason)) => {
-                sup.terminate_children(0);
+                sup.terminate_children(None);
                 Init::Stop(InitError::FailedToStartChild { id, reason }.into_reason())
             }
         }
@@ -245,17 +215,17 @@ impl GenServer for SupervisorServer {
             Request::DeleteChild(id) => Response::Done(self.handle_delete_child(&id)),
             Request::WhichChildren => Response::Children(self.which_children()),
             Request::CountChildren => Response::Counts(self.count_children()),
-            Request::GetChildspec(id) => {
-                Response::Spec(self.find(&id).map(|i| self.children[i].spec.clone()).ok_or(SupervisorError::NotFound))
-            }
+            Request::GetChildspec(id) => Response::Spec(self.find(&id).map(|k| self.children.get(k).spec.clone())),
+            Request::WhichChild(id) => Response::Child(self.find(&id).map(|k| summary(self.children.get(k)))),
+            Request::GetCallbackModule => Response::Module(self.module),
         })
     }
 
     /// A retry of a failed restart, if the child still waits for one (a
     /// `terminate_child` served meanwhile cancels it).
     fn handle_cast(&mut self, TryAgain(id): TryAgain) -> Action<()> {
-        match self.find(&id) {
-            Some(i) if matches!(self.children[i].state, State::Restarting(_)) => self.restart(i).action(),
+        match self.children.find(&id) {
+            Some(k) if matches!(self.children.get(k).state(), State::Restarting(_)) => self.restart(k).action(),
             _ => Action::NoReply,
         }
     }
@@ -275,7 +245,7 @@ impl GenServer for SupervisorServer {
 
     /// Stop every child, in reverse start order.
     fn terminate(&mut self, _reason: &Reason) {
-        self.terminate_children(0);
+        self.terminate_children(None);
     }
 }
 
@@ -286,18 +256,18 @@ impl SupervisorServer {
 
     fn handle_start_child(&mut self, spec: ChildSpec) -> Result<StartedChild, SupervisorError> {
         check_childspec(&spec, Some(self.flags.get_auto_shutdown())).map_err(SupervisorError::InvalidSpec)?;
-        if let Some(i) = self.find(spec.id()) {
-            return Err(match self.children[i].state {
+        if let Some(k) = self.children.find(spec.id()) {
+            return Err(match self.children.get(k).state() {
                 State::Running(pid) => SupervisorError::AlreadyStarted(pid),
                 _ => SupervisorError::AlreadyPresent,
             });
         }
-        let mut child = ChildRecord { spec, state: State::Undefined };
+        let child = ChildRecord::new(spec);
         match self.do_start_child(&child, true) {
             Ok(StartedChild::Ignored) if child.is_temporary() => Ok(StartedChild::Ignored),
             Ok(started) => {
-                child.state = started.pid().map_or(State::Undefined, State::Running);
-                self.children.push(child);
+                let k = self.children.push(child);
+                self.started(k, &started);
                 Ok(started)
             }
             Err(reason) => Err(start_failure(reason)),
@@ -305,19 +275,19 @@ impl SupervisorServer {
     }
 
     fn handle_terminate_child(&mut self, id: &ChildId) -> Result<(), SupervisorError> {
-        let i = self.find(id).ok_or(SupervisorError::NotFound)?;
-        self.do_terminate(i);
-        self.del_child(i);
+        let k = self.find(id)?;
+        self.do_terminate(k);
+        self.del_child(k);
         Ok(())
     }
 
     fn handle_restart_child(&mut self, id: &ChildId) -> Result<StartedChild, SupervisorError> {
-        let i = self.find(id).ok_or(SupervisorError::NotFound)?;
-        match self.children[i].state {
+        let k = self.find(id)?;
+        match self.children.get(k).state() {
             State::Undefined => {
-                let started = self.do_start_child(&self.children[i], true).map_err(start_failure)?;
-                if let Some(pid) = started.pid() {
-                    self.children[i].state = State::Running(pid);
+                let started = self.do_start_child(self.children.get(k), true).map_err(start_failure)?;
+                if started.pid().is_some() {
+                    self.started(k, &started);
                 }
                 Ok(started)
             }
@@ -327,10 +297,10 @@ impl SupervisorServer {
     }
 
     fn handle_delete_child(&mut self, id: &ChildId) -> Result<(), SupervisorError> {
-        let i = self.find(id).ok_or(SupervisorError::NotFound)?;
-        match self.children[i].state {
+        let k = self.find(id)?;
+        match self.children.get(k).state() {
             State::Undefined => {
-                self.children.remove(i);
+                self.children.remove(k);
                 Ok(())
             }
             State::Restarting(_) => Err(SupervisorError::Restarting),
@@ -340,24 +310,12 @@ impl SupervisorServer {
 
     /// Most recently started first.
     fn which_children(&self) -> Vec<ChildSummary> {
-        self.children
-            .iter()
-            .rev()
-            .map(|c| ChildSummary {
-                id: Some(c.id().clone()),
-                pid: match c.state {
-                    State::Running(p) => ChildPid::Running(p),
-                    State::Restarting(_) => ChildPid::Restarting,
-                    State::Undefined => ChildPid::Undefined,
-                },
-                kind: c.spec.get_type(),
-            })
-            .collect()
+        self.children.iter().rev().map(summary).collect()
     }
 
     fn count_children(&self) -> ChildCounts {
         let mut counts = ChildCounts { specs: self.children.len(), ..ChildCounts::default() };
-        for c in &self.children {
+        for c in self.children.iter() {
             if c.pid().is_some_and(|p| p.is_alive()) {
                 counts.active += 1;
             }
@@ -375,21 +333,21 @@ impl SupervisorServer {
 
     fn child_exited(&mut self, pid: Pid, reason: Reason) -> Flow {
         // Not (or no longer) a child: an old incarnation, or a stranger.
-        let Some(i) = self.children.iter().position(|c| c.state == State::Running(pid)) else {
+        let Some(k) = self.children.running(pid) else {
             return Flow::Continue;
         };
-        let child = &self.children[i];
+        let child = self.children.get(k);
         let restart = child.spec.get_restart();
         if restart == Restart::Permanent || (restart == Restart::Transient && !reason.is_clean()) {
-            self.report(Context::ChildTerminated, i, &reason);
-            return self.restart(i);
+            self.report(Context::ChildTerminated, k, &reason);
+            return self.restart(k);
         }
         if !reason.is_clean() {
             // A temporary child that crashed: reported, never restarted.
-            self.report(Context::ChildTerminated, i, &reason);
+            self.report(Context::ChildTerminated, k, &reason);
         }
         let significant = child.spec.is_significant();
-        self.del_child(i);
+        self.del_child(k);
         self.auto_shutdown(significant)
     }
 
@@ -400,7 +358,7 @@ impl SupervisorServer {
             _ if !significant => Flow::Continue,
             AutoShutdown::AnySignificant => Flow::Shutdown,
             AutoShutdown::AllSignificant => {
-                if self.children.iter().any(|c| c.state != State::Undefined && c.spec.is_significant()) {
+                if self.children.iter().any(|c| c.state() != State::Undefined && c.spec.is_significant()) {
                     Flow::Continue
                 } else {
                     Flow::Shutdown
@@ -413,32 +371,32 @@ impl SupervisorServer {
     // Restarts and intensity (SEMANTICS.md §4.6).
     // -----------------------------------------------------------------------
 
-    /// Restarts child `i` by the strategy; every call is one restart
+    /// Restarts child `k` by the strategy; every call is one restart
     /// attempt for the intensity.
-    fn restart(&mut self, i: usize) -> Flow {
+    fn restart(&mut self, k: Key) -> Flow {
         if !self.intensity.add_restart() {
-            self.report(Context::Shutdown, i, &Reason::custom(ReachedMaxRestartIntensity));
-            self.del_child(i);
+            self.report(Context::Shutdown, k, &Reason::custom(ReachedMaxRestartIntensity));
+            self.del_child(k);
             return Flow::Shutdown;
         }
-        let id = self.children[i].id().clone();
-        let restarting = self.children[i].restarting();
+        let id = self.children.get(k).id().clone();
+        let restarting = self.children.get(k).restarting();
         match self.flags.get_strategy() {
-            Strategy::OneForOne => match self.do_start_child(&self.children[i], false) {
-                Ok(started) => self.children[i].state = started.pid().map_or(State::Undefined, State::Running),
+            Strategy::OneForOne => match self.do_start_child(self.children.get(k), false) {
+                Ok(started) => self.started(k, &started),
                 Err(reason) => {
-                    self.children[i].state = restarting;
-                    self.report(Context::StartError, i, &reason);
+                    self.children.set_state(k, restarting);
+                    self.report(Context::StartError, k, &reason);
                     try_again(id);
                 }
             },
             Strategy::OneForAll => {
-                self.del_child(i);
-                self.restart_multiple_children(&id, restarting, 0);
+                self.del_child(k);
+                self.restart_multiple_children(&id, restarting, None);
             }
             Strategy::RestForOne => {
-                self.children[i].state = State::Undefined;
-                self.restart_multiple_children(&id, restarting, i);
+                self.children.set_state(k, State::Undefined);
+                self.restart_multiple_children(&id, restarting, Some(k));
             }
         }
         Flow::Continue
@@ -448,12 +406,12 @@ impl SupervisorServer {
     /// (reverse order), start them again (start order). If one fails, the
     /// ones before it run, it is marked restarting, the ones after it stay
     /// not running, and the retry is for it.
-    fn restart_multiple_children(&mut self, id: &ChildId, restarting: State, from: usize) {
+    fn restart_multiple_children(&mut self, id: &ChildId, restarting: State, from: Option<Key>) {
         self.terminate_children(from);
         if let Err((failed, _reason)) = self.start_children(from) {
             let state = if failed == *id { restarting } else { State::Restarting(None) };
-            if let Some(f) = self.find(&failed) {
-                self.children[f].state = state;
+            if let Some(f) = self.children.find(&failed) {
+                self.children.set_state(f, state);
             }
             try_again(failed);
         }
@@ -463,30 +421,23 @@ impl SupervisorServer {
     // Starting and stopping children.
     // -----------------------------------------------------------------------
 
-    /// Starts the children from `from` on, in start order (OTP's
-    /// `start_children`). A temporary child whose start returns ignore is
-    /// dropped. Stops at the first failure: `Err((id, reason))`, after the
-    /// `start_error` report.
-    fn start_children(&mut self, from: usize) -> Result<(), (ChildId, Reason)> {
-        let mut i = from;
-        while i < self.children.len() {
-            match self.do_start_child(&self.children[i], false) {
-                Ok(started) => match started.pid() {
-                    Some(pid) => {
-                        self.children[i].state = State::Running(pid);
-                        i += 1;
-                    }
-                    None if self.children[i].is_temporary() => {
-                        self.children.remove(i);
-                    }
-                    None => {
-                        self.children[i].state = State::Undefined;
-                        i += 1;
-                    }
-                },
+    /// Starts the children from `from` on (`None`: all), in start order
+    /// (OTP's `start_children`). A temporary child whose start returns
+    /// ignore is dropped. Stops at the first failure: `Err((id, reason))`,
+    /// after the `start_error` report.
+    fn start_children(&mut self, from: Option<Key>) -> Result<(), (ChildId, Reason)> {
+        let mut at = from.or_else(|| self.children.first());
+        while let Some(k) = at {
+            at = self.children.next(k);
+            match self.do_start_child(self.children.get(k), false) {
+                Ok(started) if started.pid().is_some() => self.started(k, &started),
+                Ok(_ignored) if self.children.get(k).is_temporary() => {
+                    self.children.remove(k);
+                }
+                Ok(_ignored) => self.children.set_state(k, State::Undefined),
                 Err(reason) => {
-                    self.report(Context::StartError, i, &reason);
-                    return Err((self.children[i].id().clone(), reason));
+                    self.report(Context::StartError, k, &reason);
+                    return Err((self.children.get(k).id().clone(), reason));
                 }
             }
         }
@@ -509,27 +460,36 @@ impl SupervisorServer {
         Ok(started)
     }
 
-    /// Stops the children from `from` on, in reverse start order (OTP's
-    /// `terminate_children`): temporary ones are dropped, the others are
-    /// left not running.
-    fn terminate_children(&mut self, from: usize) {
-        for i in (from..self.children.len()).rev() {
-            self.do_terminate(i);
-            if self.children[i].is_temporary() {
-                self.children.remove(i);
-            } else {
-                self.children[i].state = State::Undefined;
-            }
+    /// Records that child `k` started (running, or not if it ignored). A
+    /// temporary child that runs is never started again: its start function
+    /// and what it captured are dropped now (OTP saves no start arguments
+    /// for it).
+    fn started(&mut self, k: Key, started: &StartedChild) {
+        self.children.set_state(k, started.pid().map_or(State::Undefined, State::Running));
+        if started.pid().is_some() && self.children.get(k).is_temporary() {
+            self.children.drop_start(k);
         }
     }
 
-    /// Stops child `i` if it runs, with its shutdown procedure; an
+    /// Stops the children from `from` on (`None`: all), in reverse start
+    /// order (OTP's `terminate_children`): temporary ones are dropped, the
+    /// others are left not running.
+    fn terminate_children(&mut self, from: Option<Key>) {
+        let mut at = self.children.last();
+        while let Some(k) = at {
+            at = if Some(k) == from { None } else { self.children.prev(k) };
+            self.do_terminate(k);
+            self.del_child(k);
+        }
+    }
+
+    /// Stops child `k` if it runs, with its shutdown procedure; an
     /// unexpected exit reason is reported, never fatal.
-    fn do_terminate(&mut self, i: usize) {
-        let child = &self.children[i];
+    fn do_terminate(&mut self, k: Key) {
+        let child = self.children.get(k);
         if let Some(pid) = child.pid() {
             if let Err(reason) = shutdown_child(pid, child.spec.get_shutdown(), child.spec.get_restart()) {
-                self.report(Context::ShutdownError, i, &reason);
+                self.report(Context::ShutdownError, k, &reason);
             }
         }
     }
@@ -538,27 +498,40 @@ impl SupervisorServer {
     // Bookkeeping.
     // -----------------------------------------------------------------------
 
-    fn find(&self, id: &ChildId) -> Option<usize> {
-        self.children.iter().position(|c| c.id() == id)
+    fn find(&self, id: &ChildId) -> Result<Key, SupervisorError> {
+        self.children.find(id).ok_or(SupervisorError::NotFound)
     }
 
     /// A child that will not run any more: dropped if temporary, else kept
     /// not running (OTP's `del_child`).
-    fn del_child(&mut self, i: usize) {
-        if self.children[i].is_temporary() {
-            self.children.remove(i);
+    fn del_child(&mut self, k: Key) {
+        if self.children.get(k).is_temporary() {
+            self.children.remove(k);
         } else {
-            self.children[i].state = State::Undefined;
+            self.children.set_state(k, State::Undefined);
         }
     }
 
-    fn report(&self, context: Context, i: usize, reason: &Reason) {
-        let child = &self.children[i];
-        let pid = match child.state {
+    fn report(&self, context: Context, k: Key, reason: &Reason) {
+        let child = self.children.get(k);
+        let pid = match child.state() {
             State::Running(p) | State::Restarting(Some(p)) => Some(p),
             _ => None,
         };
         report::error(&self.name, context, Some(child.id()), pid, reason);
+    }
+}
+
+/// The `which_children` entry of a child.
+fn summary(c: &ChildRecord) -> ChildSummary {
+    ChildSummary {
+        id: Some(c.id().clone()),
+        pid: match c.state() {
+            State::Running(p) => ChildPid::Running(p),
+            State::Restarting(_) => ChildPid::Restarting,
+            State::Undefined => ChildPid::Undefined,
+        },
+        kind: c.spec.get_type(),
     }
 }
 
