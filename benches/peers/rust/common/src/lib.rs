@@ -126,6 +126,15 @@ pub fn report_restart_latency(ctx: &Ctx, w: &str, lat: &[f64]) {
     ctx.result(&format!("{w}_p99"), percentile(&all, 0.99), "us");
 }
 
+/// A source path as a reader wants it: a dependency's path from its crate
+/// directory on (`generator-0.8.12/src/stack/mod.rs`), not cargo's registry.
+fn short_path(file: &str) -> &str {
+    match file.split_once("/registry/src/") {
+        Some((_, rest)) => rest.split_once('/').map_or(rest, |(_index, path)| path),
+        None => file,
+    }
+}
+
 /// The workload now running, for the panic hook.
 static CURRENT: Mutex<String> = Mutex::new(String::new());
 
@@ -170,7 +179,7 @@ pub fn main(implementation: &'static str, workloads: &[Workload], banner: &str, 
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic whose payload is not a string".into());
-        let at = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+        let at = info.location().map(|l| format!(" at {}:{}", short_path(l.file()), l.line())).unwrap_or_default();
         let why = format!("{w} {implementation}: FAILED: panicked{at}: {msg}{}", hint());
         comment(&why);
         eprintln!("!! {why}");
@@ -207,6 +216,15 @@ mod tests {
         assert_eq!(percentile(&v, 0.5), 50.0);
         assert_eq!(percentile(&v, 0.99), 99.0);
         assert_eq!(percentile(&[7.0], 0.99), 7.0);
+    }
+
+    #[test]
+    fn dependency_paths_are_shortened() {
+        assert_eq!(
+            short_path("/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/generator-0.8.12/src/stack/mod.rs"),
+            "generator-0.8.12/src/stack/mod.rs"
+        );
+        assert_eq!(short_path("may/src/main.rs"), "may/src/main.rs");
     }
 
     #[test]

@@ -204,12 +204,9 @@ fn mem_idle_w(ctx: &Ctx, w: &str) {
 /// draws on.
 fn map_hint() -> String {
     let (maps, max) = (common::map_count(), max_map_count());
-    let mut hint = format!(" (memory maps now {maps}, vm.max_map_count {max}");
+    let mut hint = format!(" (memory maps: {maps}, vm.max_map_count: {max}");
     if maps as u64 * 10 >= max * 9 {
-        hint.push_str(
-            "; every may coroutine stack takes two maps, so this limit allows about max/2 live coroutines: \
-             `sysctl -w vm.max_map_count=4194304` raises it",
-        );
+        hint.push_str("; a may coroutine stack takes two maps: `sysctl -w vm.max_map_count=4194304` raises the limit");
     }
     hint.push(')');
     hint
