@@ -30,6 +30,7 @@
 mod common;
 
 use common::cli::{self, comment, result, Ctx, Workload};
+use common::contract::percentile;
 use common::servers::{Counter, Hibernated};
 use common::{proc_status_bytes, rate, Never};
 use ember::gen_server::{self, GenServer, Init, Server, StartOptions};
@@ -175,14 +176,6 @@ fn mem_hibernated_w(ctx: &Ctx, w: &str) {
 }
 
 // ---------------------------------------------------------------- supervisors
-
-/// Nearest-rank percentile of sorted microsecond samples, as the peers
-/// compute it (`ceil(p * len)`, 1-based).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let len = sorted.len();
-    let rank = ((p * len as f64).ceil() as usize).clamp(1, len);
-    sorted[rank - 1]
-}
 
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(f64::total_cmp);

@@ -17,7 +17,12 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod contract;
 pub mod servers;
+
+// Every bench binary includes this module and uses a different part of it.
+#[allow(unused_imports)]
+pub use contract::{fmt_value, map_count, max_map_count, proc_status_bytes, rate};
 
 use ember::{
     monitor, receive, receive_if, receive_if_timeout, receive_timeout, self_pid, send, spawn, spawn_link,
@@ -84,40 +89,6 @@ pub fn quiet_crash_reports() -> bool {
 pub fn stall() -> Duration {
     let secs = std::env::var("EMBER_BENCH_STALL_S").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(30);
     Duration::from_secs(secs)
-}
-
-/// A field of `/proc/self/status` in bytes (`VmRSS`, `VmPTE`, ...).
-pub fn proc_status_bytes(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    for line in status.lines() {
-        if let Some(rest) = line.strip_prefix(field).and_then(|r| r.strip_prefix(':')) {
-            let kb: u64 = rest.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
-            return kb * 1024;
-        }
-    }
-    0
-}
-
-/// Number of memory mappings of this OS process (lines of `/proc/self/maps`),
-/// the quantity `vm.max_map_count` bounds.
-/// Reads with a buffer on the stack: when the map budget is exhausted, malloc
-/// may be unable to grow the heap, and a failed allocation would abort.
-pub fn map_count() -> usize {
-    use std::io::Read;
-    let Ok(mut f) = std::fs::File::open("/proc/self/maps") else { return 0 };
-    let mut buf = [0u8; 16384];
-    let mut lines = 0;
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) | Err(_) => return lines,
-            Ok(k) => lines += buf[..k].iter().filter(|&&b| b == b'\n').count(),
-        }
-    }
-}
-
-/// `vm.max_map_count` of this machine.
-pub fn max_map_count() -> u64 {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
 }
 
 /// Called in a bench process when a set-up phase is stuck: panics with
@@ -559,29 +530,4 @@ pub fn mem_idle(n: usize) -> MemIdle {
 /// 200 ms for the last processes to suspend and the machine to settle.
 fn settle() {
     let _ = receive_timeout::<Never>(Duration::from_millis(200));
-}
-
-// ------------------------------------------------------------------ output
-
-/// Formats a value like the peers do: values >= 1000 as integers, the rest
-/// with up to 4 decimals (at least one).
-pub fn fmt_value(v: f64) -> String {
-    if !v.is_finite() {
-        return "NaN".into();
-    }
-    if v.abs() >= 1000.0 {
-        return format!("{v:.0}");
-    }
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0');
-    if s.ends_with('.') {
-        format!("{s}0")
-    } else {
-        s.to_string()
-    }
-}
-
-/// Count per second.
-pub fn rate(count: u64, d: Duration) -> f64 {
-    count as f64 / d.as_secs_f64()
 }

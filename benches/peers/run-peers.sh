@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the Ember peer benchmarks (Erlang, Elixir, Go).
+# Run the Ember peer benchmarks (Erlang, Elixir, Go, tokio, may, ractor).
 #
 #   benches/peers/run-peers.sh [--runs N] [--quick] [--only IMPL,...] [workload...]
 #
@@ -12,6 +12,11 @@
 #   benches/peers/run-peers.sh --medians FILE
 # prints the medians of all (non-discarded) RESULT lines in FILE.
 #
+# The Rust peers (rust/: tokio, may, ractor) are built with cargo in release
+# mode into target/peers/ of the repository (the first build fetches their
+# crates and takes a few minutes). A missing toolchain or a failed build is
+# reported with the command that fixes it, and the other peers run anyway.
+#
 # Environment:
 #   EMBER_PEERS_RUN_TIMEOUT_S       hard wall-clock limit of one run (default 1500)
 #   EMBER_PEERS_SHUTDOWN_BOUND_S    bound of one DynamicSupervisor.stop in the
@@ -23,6 +28,8 @@
 #   EMBER_PEERS_ERL_FLAGS           extra emulator flags for erl and elixir
 #                                   (default "+P 5000000"; scheduler settings
 #                                   are left at the runtime defaults)
+#   EMBER_PEERS_TARGET_DIR          cargo target directory of the Rust peers
+#                                   (default: target/peers of the repository)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,7 +49,7 @@ while [ $# -gt 0 ]; do
     --runs=*) runs="${1#--runs=}"; shift ;;
     --quick) quick=1; shift ;;
     --medians) medians_of="${2:?--medians needs a file}"; shift 2 ;;
-    --only) only="${2:?--only needs erlang,elixir,go}"; shift 2 ;;
+    --only) only="${2:?--only needs a list such as erlang,elixir,go,tokio,may,ractor}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     *) requested+=("$1"); shift ;;
@@ -135,43 +142,82 @@ wait_idle() {
 
 # ---------------------------------------------------------------- toolchains
 impls=()
-missing=()
+missing=()        # tools not on PATH
+unavailable=()    # "impl|why|fix": reported, and recorded for the report
 
-if command -v erl >/dev/null 2>&1 && command -v erlc >/dev/null 2>&1; then
-  if erlc -o "$tmp" "$here/erlang/ember_peers.erl"; then
-    impls+=(erlang)
+wanted() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+unavailable_impl() { # impl, why, the command that fixes it
+  unavailable+=("$1|$2|$3")
+  echo "!! $1: $2 -- it will NOT be run. Fix: $3" >&2
+}
+
+if wanted erlang; then
+  if command -v erl >/dev/null 2>&1 && command -v erlc >/dev/null 2>&1; then
+    if erlc -o "$tmp" "$here/erlang/ember_peers.erl"; then
+      impls+=(erlang)
+    else
+      unavailable_impl erlang "build failed (erlc erlang/ember_peers.erl)" "erlc -o /tmp benches/peers/erlang/ember_peers.erl"
+    fi
   else
-    echo "!! erlc failed to compile erlang/ember_peers.erl; skipping erlang" >&2
+    missing+=(erl); unavailable_impl erlang "not installed" "apt-get install -y erlang"
   fi
-else
-  missing+=(erl)
 fi
-if command -v elixir >/dev/null 2>&1; then
-  impls+=(elixir)
-else
-  missing+=(elixir)
-fi
-if command -v go >/dev/null 2>&1; then
-  if (cd "$tmp" && GOCACHE="${GOCACHE:-$tmp/gocache}" GO111MODULE=off \
-      go build -o "$tmp/ember_peers_go" "$here/go/main.go"); then
-    impls+=(go)
+if wanted elixir; then
+  if command -v elixir >/dev/null 2>&1; then
+    impls+=(elixir)
   else
-    echo "!! go build failed for go/main.go; skipping go" >&2
+    missing+=(elixir); unavailable_impl elixir "not installed" "apt-get install -y elixir"
   fi
-else
-  missing+=(go)
+fi
+if wanted go; then
+  if command -v go >/dev/null 2>&1; then
+    if (cd "$tmp" && GOCACHE="${GOCACHE:-$tmp/gocache}" GO111MODULE=off \
+        go build -o "$tmp/ember_peers_go" "$here/go/main.go"); then
+      impls+=(go)
+    else
+      unavailable_impl go "build failed (go build go/main.go)" "go build -o /tmp/ember_peers_go benches/peers/go/main.go"
+    fi
+  else
+    missing+=(go); unavailable_impl go "not installed" "apt-get install -y golang-go"
+  fi
 fi
 
-if [ -n "$only" ]; then
-  kept=()
-  for impl in "${impls[@]}"; do
-    case ",$only," in *",$impl,"*) kept+=("$impl") ;; esac
-  done
-  impls=("${kept[@]}")
+# The Rust peers: one cargo workspace of their own (rust/Cargo.toml, its
+# lockfile committed), built together; when that fails, each one alone, so
+# that one broken peer does not take the others with it.
+repo="$(cd "$here/../.." && pwd)"
+rust_target="${EMBER_PEERS_TARGET_DIR:-$repo/target/peers}"
+rust_impls=()
+for impl in tokio may ractor; do wanted "$impl" && rust_impls+=("$impl"); done
+if [ ${#rust_impls[@]} -gt 0 ]; then
+  rust_build=(cargo build --release --locked --manifest-path "$here/rust/Cargo.toml" --target-dir "$rust_target")
+  rust_fix="cargo fetch --locked --manifest-path benches/peers/rust/Cargo.toml (needs crates.io), then cargo build --release --locked --manifest-path benches/peers/rust/Cargo.toml --target-dir target/peers"
+  if ! command -v cargo >/dev/null 2>&1; then
+    missing+=(cargo)
+    for impl in "${rust_impls[@]}"; do
+      unavailable_impl "$impl" "not installed (no cargo on PATH)" "install Rust with rustup (https://rustup.rs), then run this script again"
+    done
+  else
+    echo "== building the Rust peers (${rust_impls[*]}): ${rust_build[*]}" >&2
+    pkgs=(); for impl in "${rust_impls[@]}"; do pkgs+=(-p "ember-peers-$impl"); done
+    if "${rust_build[@]}" "${pkgs[@]}" >"$tmp/rust-build.log" 2>&1; then
+      impls+=("${rust_impls[@]}")
+    else
+      for impl in "${rust_impls[@]}"; do
+        if "${rust_build[@]}" -p "ember-peers-$impl" >"$tmp/rust-build-$impl.log" 2>&1; then
+          impls+=("$impl")
+        else
+          tail -n 15 "$tmp/rust-build-$impl.log" | sed 's/^/   | /' >&2
+          why="$(grep -m1 -E '^error' "$tmp/rust-build-$impl.log" | tr -d '`' | cut -c1-160)"
+          unavailable_impl "$impl" "build failed (${why:-see the cargo output above})" "$rust_fix"
+        fi
+      done
+    fi
+  fi
 fi
+
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "!! missing: ${missing[*]} -- the corresponding implementation(s) will NOT be run." >&2
-  echo "!! install with:  apt-get install -y erlang elixir golang-go" >&2
+  echo "!! missing: ${missing[*]} -- the corresponding implementation(s) will NOT be run (the others are)." >&2
 fi
 if [ ${#impls[@]} -eq 0 ]; then
   echo "!! no implementation available; nothing to run" >&2
@@ -185,6 +231,7 @@ cmd_for() {
     erlang) cmd=(erl -noshell $erl_flags -pa "$tmp" -run ember_peers main -extra) ;;
     elixir) cmd=(elixir --erl "$erl_flags" "$here/elixir/ember_peers.exs") ;;
     go) cmd=("$tmp/ember_peers_go") ;;
+    tokio | may | ractor) cmd=("$rust_target/release/ember_peers_$1") ;;
   esac
 }
 
@@ -206,7 +253,14 @@ else
 fi
 
 # ---------------------------------------------------------------- header
+locked() { # the version of a crate in the Rust peers' lockfile
+  awk -v n="$1" '$1 == "name" && $3 == "\"" n "\"" { getline; gsub(/"/, "", $3); print $3; exit }' "$here/rust/Cargo.lock"
+}
 emit "# ember peers run $(date -u +%Y-%m-%dT%H:%M:%SZ) runs=$runs quick=$quick impls=${impls[*]}${missing:+ missing=${missing[*]}}"
+for u in "${unavailable[@]}"; do # read by the report: why a peer has no figures, and the fix
+  IFS='|' read -r impl why fix <<<"$u"
+  emit "# meta unavailable_$impl: $why; fix: $fix"
+done
 emit "# machine: nproc=$(nproc) model=\"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')\" kernel=$(uname -r) mem=$(awk '/MemTotal/ {printf "%.1fGiB", $2/1048576}' /proc/meminfo)"
 for impl in "${impls[@]}"; do
   case "$impl" in
@@ -218,6 +272,12 @@ for impl in "${impls[@]}"; do
       emit "# elixir: $ver; flags: elixir --erl \"$erl_flags\"" ;;
     go)
       emit "# go: $(go version | sed 's/^go version //'); GOMAXPROCS default" ;;
+    tokio)
+      emit "# tokio: tokio $(locked tokio), $(rustc -V); Runtime::new() defaults (multi-thread, one worker per CPU)" ;;
+    may)
+      emit "# may: may $(locked may), $(rustc -V); default config (one pinned worker per CPU, 32 KiB stacks); vm.max_map_count=$(cat /proc/sys/vm/max_map_count)" ;;
+    ractor)
+      emit "# ractor: ractor $(locked ractor) (default features), ractor-supervisor $(locked ractor-supervisor), tokio $(locked tokio), $(rustc -V); Runtime::new() defaults" ;;
   esac
 done
 

@@ -5,7 +5,8 @@
 //! RESULT <workload> <impl> <value> <unit>              a measurement (value may be NaN)
 //! # meta <key>: <value>                                set by benches/compare
 //! # machine: nproc=2 model="..." kernel=... mem=...    run-peers.sh header
-//! # erlang: OTP ...  /  # elixir: ...  /  # go: ...    run-peers.sh header (versions)
+//! # erlang: OTP ...  /  # go: ...  /  # tokio: ...     run-peers.sh header (versions)
+//! # meta unavailable_<impl>: <why>; fix: <command>     run-peers.sh: a peer that cannot run
 //! # ember: schedulers=... stack_size=...               Ember bench banner
 //! # <run> <impl> run <r>: <text>                       a runner's note on one run
 //! # <run> <impl>: <text>                               a program's detail line
@@ -18,14 +19,14 @@
 use std::collections::BTreeMap;
 
 /// The implementations whose lines are understood, in table order.
-pub const IMPLS: &[&str] = &["ember", "erlang", "elixir", "go"];
+pub const IMPLS: &[&str] = &["ember", "erlang", "elixir", "go", "tokio", "may", "ractor"];
 
 /// One `RESULT` line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     /// Result id (`spawn_1m`, `restart_latency_p99`, ...).
     pub workload: String,
-    /// `ember`, `erlang`, `elixir` or `go`.
+    /// One of [`IMPLS`].
     pub implementation: String,
     /// The value; NaN when the run hit its bound.
     pub value: f64,
@@ -225,6 +226,8 @@ mod tests {
 # machine: nproc=2 model="AMD EPYC 7B13" kernel=6.18.44 mem=23.5GiB
 # erlang: OTP 25.2.3 erts-13.1.5 schedulers=2; flags: erl -noshell +P 5000000
 # go: go1.19.8 linux/amd64; GOMAXPROCS default
+# tokio: tokio 1.54.1, rustc 1.95.0; Runtime::new() defaults
+# meta unavailable_may: build failed (error: no matching package); fix: cargo fetch --locked
 RESULT spawn_1m erlang 503513 procs/s
 # discarded (other processes used ~41% CPU): RESULT spawn_1m go 1331223 procs/s
 RESULT spawn_1m go 2846490 procs/s
@@ -276,6 +279,8 @@ RESULT broken line
         assert_eq!(r.machine_field("nothing"), None);
         assert!(r.meta["version_erlang"].starts_with("OTP 25.2.3"));
         assert!(r.meta["version_go"].starts_with("go1.19.8"));
+        assert!(r.meta["version_tokio"].starts_with("tokio 1.54.1"));
+        assert_eq!(r.meta["unavailable_may"], "build failed (error: no matching package); fix: cargo fetch --locked");
         assert_eq!(r.meta["rustc"], "rustc 1.91.0");
         assert!(!r.meta.contains_key("warning"));
     }

@@ -1,7 +1,7 @@
 //! The markdown report (`docs/BENCHMARKS.md`) and the list of charts to
 //! write beside it.
 
-use crate::catalog::{self, display, Goal, Workload, QUOTES, TARGETS};
+use crate::catalog::{self, display, Goal, Ratio, Table, Workload, QUOTES, TABLES, TARGETS};
 use crate::chart::{self, Bar};
 use crate::parse::{Results, IMPLS};
 use crate::stats::{advantage, fmt_num, fmt_ratio, fmt_summary, higher_is_better, Summary};
@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 /// The peers, in column order.
-pub const PEERS: &[&str] = &["erlang", "elixir", "go"];
+pub const PEERS: &[&str] = &["erlang", "elixir", "go", "tokio", "may", "ractor"];
 
 /// How the report refers to its surroundings.
 #[derive(Clone, Debug)]
@@ -123,6 +123,24 @@ impl Ctx<'_> {
             other => other,
         };
         self.missing.iter().any(|m| m == tool || m == imp)
+            || self.unavailable(imp).is_some_and(|u| u.starts_with("not installed"))
+    }
+
+    /// Why the peers' runner could not run `imp` at all, and the command
+    /// that fixes it (`# meta unavailable_<imp>: <why>; fix: <command>`).
+    fn unavailable(&self, imp: &str) -> Option<&str> {
+        self.results.meta.get(&format!("unavailable_{imp}")).map(String::as_str)
+    }
+
+    /// Why `imp` has no figure at all in this sitting.
+    fn absent_reason(&self, imp: &str) -> String {
+        if let Some(u) = self.unavailable(imp) {
+            return u.to_string();
+        }
+        if self.toolchain_missing(imp) {
+            return format!("not installed ({})", catalog::install_hint(imp));
+        }
+        self.results.meta.get("peers_source").cloned().unwrap_or_else(|| "produced no result in this sitting".into())
     }
 
     /// Why (id, imp) has no figure, if it was expected to have one.
@@ -144,8 +162,17 @@ impl Ctx<'_> {
             return Some(why);
         }
         if values.is_empty() {
+            // The program's own failure line says why; the runner's only
+            // that the run failed.
+            let said = self.results.notes_for(id, imp).find(|n| n.run.is_none() && n.text.starts_with("FAILED"));
+            if let Some(n) = said {
+                return Some(n.text.clone());
+            }
             if let Some(f) = failures.first() {
                 return Some(f.clone());
+            }
+            if let Some(u) = self.unavailable(imp) {
+                return Some(u.to_string());
             }
             if self.toolchain_missing(imp) {
                 return Some(format!("{} not installed ({})", display(imp), catalog::install_hint(imp)));
@@ -186,16 +213,50 @@ impl Ctx<'_> {
                 c
             }
             None if self.toolchain_missing(imp) => "not installed".into(),
+            None if self.unavailable(imp).is_some() => "not built".into(),
             None if !self.ran(imp) => "not run".into(),
             None => "not measured ‡".into(),
         }
     }
 
-    fn ratio_cell(&self, row: &Row, peer: &str) -> String {
-        match (self.summary(&row.id, "ember"), self.summary(&row.id, peer)) {
-            (Some(e), Some(p)) => fmt_ratio(advantage(&row.unit, e.median, p.median)),
-            _ => "–".into(),
+    fn ratio_cell(&self, row: &Row, ratio: &Ratio) -> String {
+        let Some(e) = self.summary(&row.id, "ember") else { return "–".into() };
+        match *ratio {
+            Ratio::Vs(peer) => match self.summary(&row.id, peer) {
+                Some(p) => fmt_ratio(advantage(&row.unit, e.median, p.median)),
+                None => "–".into(),
+            },
+            Ratio::BestOf(peers) => {
+                let expected: Vec<&str> = peers.iter().copied().filter(|p| self.expected(row, p)).collect();
+                match self.best_of(&row.id, &row.unit, &expected) {
+                    Some(best) => {
+                        let partial = if best.missing.is_empty() { "" } else { " ‡" };
+                        format!("{} ({}){partial}", fmt_ratio(best.advantage), display(best.peer))
+                    }
+                    None => "–".into(),
+                }
+            }
         }
+    }
+
+    /// Ember's advantage over the strongest of `peers` measured for `id`
+    /// (the smallest advantage), and which of them were not measured.
+    fn best_of(&self, id: &str, unit: &str, peers: &[&'static str]) -> Option<Best> {
+        let e = self.summary(id, "ember")?;
+        let mut best: Option<Best> = None;
+        let mut missing = Vec::new();
+        for &p in peers {
+            match self.summary(id, p) {
+                Some(s) => {
+                    let a = advantage(unit, e.median, s.median);
+                    if best.as_ref().is_none_or(|b| a < b.advantage) {
+                        best = Some(Best { peer: p, median: s.median, advantage: a, missing: Vec::new() });
+                    }
+                }
+                None => missing.push(p),
+            }
+        }
+        best.map(|b| Best { missing, ..b })
     }
 
     fn evaluate(&self, target: &catalog::Target, unit: &str) -> Verdict {
@@ -230,17 +291,27 @@ impl Ctx<'_> {
                 let ok = if factor > 1.0 { r >= factor } else { r > factor };
                 verdict(ok, format!("{} vs {label}: {}", fig(e.median), fmt_ratio(r)))
             }
-            Goal::Quoted { who, value } => {
-                let r = advantage(unit, e.median, value);
-                verdict(
-                    r > 1.0,
-                    format!(
-                        "{} vs {who} {} (quoted from the issue, not re-measured): {}",
+            Goal::BestOf { peers, factor } => {
+                let Some(best) = self.best_of(target.workload, unit, peers) else {
+                    let names: Vec<&str> = peers.iter().map(|p| display(p)).collect();
+                    return Verdict::NotEvaluated(format!(
+                        "{} vs {}: none of them measured",
                         fig(e.median),
-                        fig(value),
-                        fmt_ratio(r)
-                    ),
-                )
+                        names.join(", ")
+                    ));
+                };
+                let mut text = format!(
+                    "{} vs {} {} (the best of them, same sitting): {}",
+                    fig(e.median),
+                    display(best.peer),
+                    fig(best.median),
+                    fmt_ratio(best.advantage)
+                );
+                for p in &best.missing {
+                    let why = self.not_measured_reason(target.workload, p).unwrap_or_default();
+                    let _ = write!(text, "; {} not measured ({why})", display(p));
+                }
+                verdict(best.advantage >= factor, text)
             }
         }
     }
@@ -265,10 +336,45 @@ impl Ctx<'_> {
         bars
     }
 
-    /// The quotes shown for a workload: tokio's always, a peer's only when
-    /// that peer was not measured.
+    /// The quotes shown for a workload: a peer's figure from an issue, only
+    /// when that peer was not measured.
     fn quotes(&self, id: &str) -> Vec<&'static catalog::Quote> {
-        QUOTES.iter().filter(|q| q.workload == id && (q.who == "tokio" || self.summary(id, q.who).is_none())).collect()
+        QUOTES.iter().filter(|q| q.workload == id && self.summary(id, q.who).is_none()).collect()
+    }
+
+    /// Whether `row` belongs in `table`: a main workload when one of the
+    /// table's peers implements it (one without peers goes to the first
+    /// table); an extra line when the main workload above it does and
+    /// Ember or one of the table's peers printed it.
+    fn in_table(&self, rows: &[Row], i: usize, table: &Table, first: bool) -> bool {
+        let row = &rows[i];
+        if row.primary {
+            return row.peers.iter().any(|p| table.impls.contains(&p.as_str())) || (first && row.peers.is_empty());
+        }
+        let parent = rows[..i].iter().rposition(|r| r.primary);
+        let printed = std::iter::once("ember").chain(table.impls.iter().copied()).any(|imp| self.expected(row, imp));
+        printed && parent.is_none_or(|p| self.in_table(rows, p, table, first))
+    }
+}
+
+/// The strongest of several peers for one workload.
+struct Best {
+    peer: &'static str,
+    median: f64,
+    /// Ember's advantage over it (> 1: Ember is better).
+    advantage: f64,
+    /// The peers asked for that were not measured.
+    missing: Vec<&'static str>,
+}
+
+fn ratio_heading(ratio: &Ratio, first: bool) -> String {
+    let ember = if first { "Ember vs " } else { "vs " };
+    match ratio {
+        Ratio::Vs(p) => format!("{ember}{}", display(p)),
+        Ratio::BestOf(peers) => {
+            let names: Vec<&str> = peers.iter().map(|p| display(p)).collect();
+            format!("{ember}best of {}", names.join(", "))
+        }
     }
 }
 
@@ -323,7 +429,7 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
     let runs = meta("runs").unwrap_or_else(|| "?".into());
 
     // ------------------------------------------------------------ header
-    md.push_str("# Benchmarks: Ember side by side with Erlang, Elixir and Go\n\n");
+    md.push_str("# Benchmarks: Ember side by side with Erlang, Elixir, Go, tokio, may and ractor\n\n");
     let _ = writeln!(
         md,
         "Generated by `{}`{}. Do not edit by hand: run the script again.\n",
@@ -336,8 +442,8 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
     let _ = writeln!(
         md,
         "Every figure is the **median of {runs} run{}** with the **[min–max]** range; every run is a fresh OS \
-         process (Ember) or a fresh VM (Erlang, Elixir) or process (Go), run one after the other on the same \
-         machine in one sitting. The workloads and their clocks are defined in \
+         process (Ember, Go, tokio, may, ractor) or a fresh VM (Erlang, Elixir), run one after the other on the \
+         same machine in one sitting. The workloads and their clocks are defined in \
          [`benches/peers/README.md`](../benches/peers/README.md); Ember's side is in `benches/*.rs`.\n",
         if runs == "1" { "" } else { "s" }
     );
@@ -373,12 +479,11 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
         let label = match *imp {
             "ember" => "Ember runtime settings",
             "erlang" => "Erlang/OTP",
-            "elixir" => "Elixir",
-            _ => "Go",
+            other => display(other),
         };
         let v = meta(&format!("version_{imp}")).unwrap_or_else(|| {
-            if ctx.toolchain_missing(imp) {
-                format!("not installed ({})", catalog::install_hint(imp))
+            if ctx.toolchain_missing(imp) || ctx.unavailable(imp).is_some() {
+                ctx.absent_reason(imp)
             } else {
                 "?".into()
             }
@@ -393,8 +498,16 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
         let _ = writeln!(
             md,
             "> **Missing toolchains: {}.** Their columns are empty. Install with `apt-get install erlang elixir golang-go` \
-             and run the script again.\n",
+             (the Rust peers need only cargo) and run the script again.\n",
             ctx.missing.join(", ")
+        );
+    }
+    let unbuilt: Vec<&str> = PEERS.iter().copied().filter(|p| ctx.unavailable(p).is_some()).collect();
+    if !unbuilt.is_empty() {
+        let _ = writeln!(
+            md,
+            "> **Not run: {}.** Why, and the command that fixes it: *Not measured* below.\n",
+            unbuilt.iter().map(|p| display(p)).collect::<Vec<_>>().join(", ")
         );
     }
     md.push_str(
@@ -438,30 +551,44 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
 
     // ------------------------------------------------------------ table
     md.push_str("## Results\n\n");
-    md.push_str("| workload | unit | Ember | Erlang | Elixir | Go | Ember vs Erlang | vs Elixir | vs Go |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
-    for row in &rows {
-        let name = if row.primary { format!("[`{}`](#{})", row.id, row.id) } else { format!("↳ `{}`", row.id) };
-        let better = if higher_is_better(&row.unit) { "↑" } else { "↓" };
-        let _ = writeln!(
-            md,
-            "| {name} | {} {better} | {} | {} | {} | {} | {} | {} | {} |",
-            row.unit,
-            ctx.cell(row, "ember"),
-            ctx.cell(row, "erlang"),
-            ctx.cell(row, "elixir"),
-            ctx.cell(row, "go"),
-            ctx.ratio_cell(row, "erlang"),
-            ctx.ratio_cell(row, "elixir"),
-            ctx.ratio_cell(row, "go"),
-        );
+    for (k, table) in TABLES.iter().enumerate() {
+        let members: Vec<&Row> =
+            (0..rows.len()).filter(|&i| ctx.in_table(&rows, i, table, k == 0)).map(|i| &rows[i]).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let _ = writeln!(md, "### {}\n", table.title);
+        md.push_str("| workload | unit | Ember |");
+        for imp in table.impls {
+            let _ = write!(md, " {} |", display(imp));
+        }
+        for (j, ratio) in table.ratios.iter().enumerate() {
+            let _ = write!(md, " {} |", ratio_heading(ratio, j == 0));
+        }
+        md.push_str("\n|---|---|---|");
+        md.push_str(&"---|".repeat(table.impls.len() + table.ratios.len()));
+        md.push('\n');
+        for row in members {
+            let name = if row.primary { format!("[`{}`](#{})", row.id, row.id) } else { format!("↳ `{}`", row.id) };
+            let better = if higher_is_better(&row.unit) { "↑" } else { "↓" };
+            let _ = write!(md, "| {name} | {} {better} | {} |", row.unit, ctx.cell(row, "ember"));
+            for imp in table.impls {
+                let _ = write!(md, " {} |", ctx.cell(row, imp));
+            }
+            for ratio in table.ratios {
+                let _ = write!(md, " {} |", ctx.ratio_cell(row, ratio));
+            }
+            md.push('\n');
+        }
+        md.push('\n');
     }
     md.push_str(
-        "\n↑ higher is better, ↓ lower is better. – : no implementation (the peers implement the registry and \
-         partition workloads in Elixir only, and Go only the process core). † : a kept run was disturbed by other \
-         processes. ‡ : see *Not measured* below. ↳ : an extra line printed beside the workload above it \
-         (`_vm`: the BEAM's own accounting of process memory; `_pte`: Ember's page tables, which VmRSS does not \
-         include; `_total`: the whole RSS delta).\n\n",
+        "↑ higher is better, ↓ lower is better. – : no implementation (the peers implement the registry and \
+         partition workloads in Elixir only, Go, tokio and may the process core and idle memory, ractor the \
+         GenServer and supervisor workloads). † : a kept run was disturbed by other processes. ‡ : see *Not \
+         measured* below. ↳ : an extra line printed beside the workload above it (`_vm`: the BEAM's own \
+         accounting of process memory; `_pte`: page tables, which VmRSS does not include; `_total`: the whole RSS \
+         delta). *best of* names the strongest of those peers measured for the workload.\n\n",
     );
 
     // ------------------------------------------------------------ not measured
@@ -488,14 +615,9 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
             }
         }
     }
-    for imp in PEERS {
+    for imp in PEERS.iter().rev() {
         if !ctx.ran(imp) {
-            let why = if ctx.toolchain_missing(imp) {
-                format!("not installed ({})", catalog::install_hint(imp))
-            } else {
-                meta("peers_source").unwrap_or_else(|| "produced no result in this sitting".into())
-            };
-            not_measured.insert(0, format!("- {} (every workload): {why}", display(imp)));
+            not_measured.insert(0, format!("- {} (every workload): {}", display(imp), ctx.absent_reason(imp)));
         }
     }
     if !not_measured.is_empty() {
@@ -585,14 +707,15 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
 
     // ------------------------------------------------------------ reproduce
     md.push_str("## Reproduce\n\n```sh\n");
-    md.push_str("apt-get install erlang elixir golang-go   # the peers' toolchains (Debian/Ubuntu)\n");
+    md.push_str("apt-get install erlang elixir golang-go   # the peers' toolchains (Debian/Ubuntu); cargo builds the Rust peers\n");
     md.push_str("benches/compare --runs 5                  # both sides, then this file and docs/bench/*.svg\n");
     md.push_str("benches/compare --quick                   # smoke test: 10x smaller sizes, 1 run\n");
     md.push_str("```\n\n");
     md.push_str(
         "Ember's side alone: `cargo bench --bench peers_ember`, `--bench peers_behaviours`, `--bench registry_peers`, \
          `--bench dynamic_workloads` (each prints `RESULT` lines); the peers alone: \
-         `benches/peers/run-peers.sh --runs N`. The criterion suites (`cargo bench`) measure the same workloads \
+         `benches/peers/run-peers.sh --runs N` (it builds the tokio, may and ractor peers of `benches/peers/rust/` \
+         with cargo, in release mode, into `target/peers/`). The criterion suites (`cargo bench`) measure the same workloads \
          at smaller sizes for regression tracking.\n",
     );
     if let Some(raw) = &opts.raw_rel {
@@ -647,7 +770,7 @@ mod tests {
         let r = results("# meta selection: restart_latency ping_pong\nRESULT ping_pong ember 9000000 roundtrips/s\n");
         let v = evaluate_targets(&r);
         let ids: Vec<&str> = v.iter().map(|(t, _)| t.workload).collect();
-        assert_eq!(ids, ["ping_pong", "restart_latency_median", "restart_latency_p99"]);
+        assert_eq!(ids, ["ping_pong", "restart_latency_median", "restart_latency_p99", "ping_pong"]);
         let ids: Vec<String> = rows(&r).into_iter().map(|r| r.id).collect();
         assert_eq!(ids, ["ping_pong", "restart_latency_median", "restart_latency_p99"]);
         assert!(selected(&results("# meta selection:\n"), "spawn_1m"), "empty: everything");
@@ -700,5 +823,122 @@ mod tests {
         assert!(rep.charts.iter().any(|(id, svg)| id == "genserver_call_1" && svg.contains("<svg")));
         assert!(!rep.charts.iter().any(|(id, _)| id == "spawn_1m"), "quoted figures alone make no chart");
         assert!(!rep.charts.iter().any(|(id, _)| id == "via_call"), "nothing to draw");
+    }
+
+    fn opts() -> Options {
+        Options { command: "benches/compare".into(), svg_rel: "bench".into(), raw_rel: None }
+    }
+
+    /// The markdown table under `### <title>` (its lines, header first).
+    fn table<'a>(md: &'a str, title: &str) -> Vec<&'a str> {
+        let start = md.find(&format!("### {title}\n")).unwrap_or_else(|| panic!("no table {title}"));
+        md[start..].lines().skip(2).take_while(|l| l.starts_with('|')).collect()
+    }
+
+    fn row<'a>(table: &[&'a str], id: &str) -> &'a str {
+        let key = format!("[`{id}`]");
+        table.iter().find(|l| l.starts_with(&format!("| {key}"))).unwrap_or_else(|| panic!("no row {id}"))
+    }
+
+    const RUST_SITTING: &str = "# meta runs: 3\n\
+        # tokio: tokio 1.54.1, rustc 1.95.0; Runtime::new() defaults\n\
+        # meta unavailable_ractor: build failed (error: no matching package); fix: cargo fetch --locked\n\
+        RESULT spawn_1m ember 3000000 procs/s\n\
+        RESULT spawn_1m go 2000000 procs/s\n\
+        RESULT spawn_1m tokio 1000000 procs/s\n\
+        # spawn_1m may: FAILED: panicked: failed to alloc sys stack (vm.max_map_count 65530)\n\
+        # spawn_1m may run 1: FAILED with exit code 1\n\
+        RESULT skynet_1m ember 0.5 s\n\
+        RESULT skynet_1m tokio 0.4 s\n\
+        RESULT skynet_1m go 0.9 s\n\
+        RESULT ping_pong ember 3000000 roundtrips/s\n\
+        RESULT ping_pong may 1000000 roundtrips/s\n\
+        RESULT mem_idle_100k ember 4500 bytes/proc\n\
+        RESULT mem_idle_100k_pte ember 40 bytes/proc\n\
+        RESULT mem_idle_100k tokio 1100 bytes/proc\n\
+        RESULT mem_idle_100k_pte tokio 2 bytes/proc\n\
+        RESULT mem_idle_100k_vm erlang 2700 bytes/proc\n\
+        RESULT genserver_call_1 ember 3000000 calls/s\n\
+        RESULT genserver_call_1 elixir 600000 calls/s\n";
+
+    #[test]
+    fn rust_peers_have_a_table_with_the_best_of_ratio() {
+        let r = results(RUST_SITTING);
+        let rep = build(&r, &opts()).unwrap();
+        let md = &rep.markdown;
+        let t = table(md, "Ember, Go and the Rust runtimes");
+        assert_eq!(
+            t[0],
+            "| workload | unit | Ember | Go | tokio | may | ractor | Ember vs best of Go, tokio, may | vs ractor |"
+        );
+        // Rates: the best is the fastest (Go); may failed, so the cell says
+        // that the best is of the measured ones.
+        let spawn = row(&t, "spawn_1m");
+        assert!(spawn.contains("| 1.50× (Go) ‡ |"), "{spawn}");
+        assert!(spawn.contains("| not measured ‡ |"), "may's cell: {spawn}");
+        // Times: the best is the quickest (tokio), and Ember trails it.
+        assert!(row(&t, "skynet_1m").contains("| 0.80× (tokio) ‡ |"), "{}", row(&t, "skynet_1m"));
+        assert!(row(&t, "ping_pong").contains("| 3.00× (may) ‡ |"));
+        // ractor could not be built: its cells say so, and why is listed.
+        let call = row(&t, "genserver_call_1");
+        assert!(call.contains("| not built |"), "{call}");
+        assert!(call.ends_with("| – | – |"), "no rival of the process core, no ractor figure: {call}");
+        assert!(md.contains(
+            "- ractor (every workload): build failed (error: no matching package); fix: cargo fetch --locked"
+        ));
+        assert!(md.contains("- `spawn_1m` may: FAILED: panicked: failed to alloc sys stack (vm.max_map_count 65530)"));
+        // The BEAM table keeps its columns, and Ember-only rows.
+        let beam = table(md, "Ember and the BEAM");
+        assert_eq!(beam[0], "| workload | unit | Ember | Erlang | Elixir | Ember vs Erlang | vs Elixir |");
+        assert!(row(&beam, "genserver_call_1").ends_with("| – | 5.00× |"));
+        assert!(row(&beam, "via_call").contains("| – |"), "an Elixir-only workload is in the BEAM table");
+        // Extra lines follow their workload into the tables of who printed them.
+        assert!(t.iter().any(|l| l.starts_with("| ↳ `mem_idle_100k_pte`")), "tokio printed page tables");
+        assert!(!t.iter().any(|l| l.starts_with("| ↳ `mem_idle_100k_vm`")), "only the BEAM prints _vm");
+        assert!(beam.iter().any(|l| l.starts_with("| ↳ `mem_idle_100k_vm`")));
+        assert!(!t.iter().any(|l| l.contains("via_call")), "no Rust peer has the registry workloads");
+        // Charts carry every measured implementation; tokio is measured, so
+        // the issue's tokio quote is not shown.
+        let (_, spawn_svg) = rep.charts.iter().find(|(id, _)| id == "spawn_1m").unwrap();
+        assert!(spawn_svg.contains("\ntokio\n") && spawn_svg.contains("\nGo\n"), "bars of the Rust peers");
+        assert!(!md.contains("tokio: 1.55M procs/s (issue #3"), "a measured peer's quote is not shown");
+        assert!(md.contains("| tokio | tokio 1.54.1, rustc 1.95.0; Runtime::new() defaults |"));
+        assert!(md.contains("| ractor | build failed"));
+    }
+
+    #[test]
+    fn best_of_targets_use_the_strongest_measured_peer() {
+        let r = results(RUST_SITTING);
+        let v = evaluate_targets(&r);
+        let spawn = verdict_of(&v, "spawn_1m", "best of");
+        assert!(
+            matches!(spawn, Verdict::Met(f) if f.contains("vs Go 2.00M procs/s (the best of them, same sitting): 1.50×")
+                && f.contains("may not measured (FAILED: panicked")),
+            "{spawn:?}"
+        );
+        assert!(matches!(verdict_of(&v, "skynet_1m", "best of"), Verdict::Missed(f) if f.contains("tokio")));
+        assert!(matches!(verdict_of(&v, "ping_pong", "best of"), Verdict::Met(f) if f.contains("3.00×")));
+        assert!(matches!(verdict_of(&v, "ring_1000x10000", "best of"), Verdict::NotEvaluated(_)));
+        // issue 3's tokio targets use the tokio of the sitting when there is one
+        assert!(matches!(verdict_of(&v, "spawn_1m", "ahead of tokio"), Verdict::Met(f) if f.contains("same sitting")));
+        assert!(matches!(verdict_of(&v, "genserver_call_1", "≥ 4× Elixir"), Verdict::Met(_)));
+        assert!(
+            matches!(verdict_of(&v, "genserver_call_1", "ractor"), Verdict::NotEvaluated(f) if f.contains("build failed"))
+        );
+    }
+
+    #[test]
+    fn a_sitting_without_rust_peers_still_renders() {
+        let r = results(
+            "# meta missing: erl elixir\n\
+             RESULT spawn_1m ember 3000000 procs/s\n\
+             RESULT spawn_1m go 2000000 procs/s\n",
+        );
+        let md = build(&r, &opts()).unwrap().markdown;
+        let t = table(&md, "Ember, Go and the Rust runtimes");
+        let spawn = row(&t, "spawn_1m");
+        assert!(spawn.contains("| 1.50× (Go) ‡ |") && spawn.contains("| not run |"), "{spawn}");
+        assert!(md.contains("- tokio (every workload): produced no result in this sitting"));
+        assert!(md.contains("tokio: 1.55M procs/s (issue #3; quoted from the issue, not re-measured)"));
     }
 }
