@@ -17,6 +17,7 @@
 //! |---|---|---|
 //! | `genserver_call_1` | calls/s | one GenServer (`handle_call(get) -> reply n, n + 1`), one caller, 1,000,000 calls |
 //! | `genserver_call_100` | calls/s | the same server, 100 callers × 10,000 calls; clock: before spawning the callers → all done |
+//! | `call_with_backlog` | `_empty`, `_1m` in ns/call | OTP's `call_with_huge_message_queue`: 200 calls with an empty mailbox, then 200 with 1,000,000 unrelated messages queued in the caller's mailbox; the ratio is a comment line (target ≤ 2×) |
 //! | `mem_hibernated_genserver_1m` | bytes/proc (+ `_pte`) | 1,000,000 GenServers started with `gen_server::start` whose `init` hibernates; VmRSS delta / N |
 //! | `restart_latency` | `_median`, `_p99` in µs | one_for_one Supervisor (1,000,000 restarts per 1 s allowed), one named GenServer child whose `init` tells the bench; 10,000 × (t0, kill, receive the new child's message, t1) |
 //! | `sup_static_10k` | `_start`, `_shutdown` in ms | `Supervisor::start_link` with 10,000 static GenServer children (until it returns), then `Supervisor::stop` (until it returns) |
@@ -41,6 +42,7 @@ use std::time::{Duration, Instant};
 const WORKLOADS: &[Workload] = &[
     ("genserver_call_1", genserver_call_1),
     ("genserver_call_100", genserver_call_100),
+    ("call_with_backlog", call_with_backlog),
     ("mem_hibernated_genserver_1m", mem_hibernated_w),
     ("restart_latency", restart_latency_w),
     ("sup_static_10k", sup_static_w),
@@ -101,6 +103,34 @@ fn genserver_call_1(ctx: &Ctx, w: &str) {
         d
     });
     result(w, rate(n, d), "calls/s");
+}
+
+fn call_with_backlog(ctx: &Ctx, w: &str) {
+    const CALLS: u64 = 200;
+    let backlog = ctx.sz(1_000_000);
+    let (empty, full) = ctx.block_on(w, move || {
+        let server = gen_server::start::<Counter>(0, StartOptions::new()).expect("start the counter");
+        call_n(&server, CALLS); // warm up
+        let t0 = Instant::now();
+        call_n(&server, CALLS);
+        let empty = t0.elapsed();
+        let me = self_pid();
+        for i in 0..backlog {
+            send(me, i);
+        }
+        // Draw the backlog into the private mailbox first, as a process that
+        // had received (and skipped) it would have.
+        assert!(receive_timeout::<Never>(Duration::ZERO).is_none());
+        let t1 = Instant::now();
+        call_n(&server, CALLS);
+        let full = t1.elapsed();
+        server.stop(Reason::Normal, None).expect("stop the counter");
+        (empty, full)
+    });
+    let per = |d: Duration| d.as_nanos() as f64 / CALLS as f64;
+    result(&format!("{w}_empty"), per(empty), "ns/call");
+    result(&format!("{w}_1m"), per(full), "ns/call");
+    comment(&format!("{w} ember: {backlog} queued: {:.2}x the empty-mailbox cost per call", per(full) / per(empty)));
 }
 
 fn genserver_call_100(ctx: &Ctx, w: &str) {

@@ -936,3 +936,40 @@ fn a_killed_server_drops_its_state_without_terminate() {
     })
     .unwrap();
 }
+
+/// Issue 14: a call from a process with a long mailbox starts its receive
+/// where the mailbox ended (the BEAM's receive marker). The backlog is left
+/// untouched and in order; the speed is measured by the `call_with_backlog`
+/// benchmark.
+#[test]
+fn calls_from_a_process_with_a_backlog_get_their_replies_and_keep_the_backlog() {
+    quiet();
+    ember_runtime::run(|| {
+        struct Echo;
+        impl GenServer for Echo {
+            type Arg = ();
+            type Call = u32;
+            type Reply = u32;
+            type Cast = ();
+            type Continue = ();
+            fn init(_: ()) -> Init<Self> {
+                Init::Ok(Echo)
+            }
+            fn handle_call(&mut self, n: u32, _from: ReplyTo<u32>) -> CallResult<Self> {
+                CallResult::Reply(n)
+            }
+        }
+        let server = start_link::<Echo>((), StartOptions::new()).unwrap();
+        let me = ember_runtime::self_pid();
+        for i in 0..10_000u32 {
+            ember_runtime::send(me, i);
+        }
+        for n in 0..200u32 {
+            assert_eq!(server.call(n).unwrap(), n);
+        }
+        for i in 0..10_000u32 {
+            assert_eq!(ember_runtime::receive::<u32>(), i);
+        }
+    })
+    .unwrap();
+}

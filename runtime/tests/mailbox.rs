@@ -311,3 +311,37 @@ fn receive_timeout_returns_none_when_nothing_matches_in_time() {
         assert_eq!(receive::<char>(), 'x');
     });
 }
+
+/// Issue 13.4: a receive finds the message it matched again by its sequence
+/// number, not its address, after its predicate removed other messages: all
+/// zero-sized messages share one address, so the old code took the wrong
+/// one (an out-of-order receive, or a panic "matched by type").
+#[test]
+fn zero_sized_messages_survive_a_predicate_that_edits_the_mailbox() {
+    #[derive(Debug, PartialEq)]
+    struct TickA;
+    #[derive(Debug, PartialEq)]
+    struct TickB;
+    init();
+    common::run(|| {
+        let me = self_pid();
+        for _ in 0..10 {
+            send(me, TickA);
+            // A monitor of nothing: its `Down` lands at once, between the ticks.
+            let m = ember_runtime::monitor(ember_runtime::Pid::UNDEFINED);
+            send(me, ());
+            send(me, TickB);
+            send(me, TickA);
+            let got: TickB = ember_runtime::receive_if(|_: &TickB| {
+                // Removes the `Down`, in front of the matched message.
+                ember_runtime::demonitor_flush(m);
+                true
+            });
+            assert_eq!(got, TickB);
+            assert_eq!(receive::<TickA>(), TickA);
+            assert_eq!(receive::<()>(), ());
+            assert_eq!(receive::<TickA>(), TickA);
+            assert!(ember_runtime::receive_timeout::<ember_runtime::Down>(Duration::ZERO).is_none());
+        }
+    });
+}

@@ -9,7 +9,7 @@
 //! for `gen_server:call` in OTP 24+.
 
 use super::ReplyTo;
-use crate::mailbox::receive::receive_with;
+use crate::mailbox::receive::{marker, receive_after};
 use crate::name::Dest;
 use crate::pid::Ref;
 use crate::process::current::{current, try_current};
@@ -75,9 +75,13 @@ pub(crate) fn call<C: Send + 'static, R: Send + 'static>(
     if pid == cur.pid() {
         return Err(CallError::CallingSelf);
     }
+    // The reply and the monitor's `Down` can only be newer than this: the
+    // receives below skip whatever the caller's mailbox already holds.
+    let mark = marker(&cur);
     let tag = monitor(pid);
     crate::mailbox::send(pid, CallMsg { from: ReplyTo::<R>::new(cur.pid(), tag), request });
-    let got = receive_with(
+    let got = receive_after(
+        mark,
         |m| {
             if let Some(r) = m.downcast_ref::<ReplyMsg<R>>() {
                 (r.tag == tag).then_some(true)
@@ -104,7 +108,8 @@ pub(crate) fn call<C: Send + 'static, R: Send + 'static>(
         None => {
             demonitor_flush(tag);
             // A reply delivered before the monitor went away may be waiting.
-            match receive_with(
+            match receive_after(
+                mark,
                 |m| m.downcast_ref::<ReplyMsg<R>>().is_some_and(|r| r.tag == tag).then_some(()),
                 Some(Duration::ZERO),
             ) {
@@ -166,9 +171,11 @@ pub(crate) fn stop(dest: &Dest, reason: Reason, timeout: Option<Duration>) -> Re
     if pid == cur.pid() {
         return Err(CallError::CallingSelf);
     }
+    let mark = marker(&cur);
     let m = monitor(pid);
     crate::mailbox::send(pid, SysMsg::Stop(reason.clone()));
-    let got = receive_with(|msg| msg.downcast_ref::<Down>().is_some_and(|d| d.monitor == m).then_some(()), timeout);
+    let got =
+        receive_after(mark, |msg| msg.downcast_ref::<Down>().is_some_and(|d| d.monitor == m).then_some(()), timeout);
     match got {
         Some((_, msg)) => {
             let down = msg.downcast::<Down>().expect("matched");

@@ -15,7 +15,7 @@
 
 use super::serve::{enter_loop, Loop};
 use super::{GenServer, Init, Server};
-use crate::mailbox::receive::receive_with;
+use crate::mailbox::receive::{marker, receive_after, Marker};
 use crate::mailbox::remove_first;
 use crate::name::{Dest, Name, Via, ViaError};
 use crate::pid::{Pid, Ref};
@@ -329,6 +329,8 @@ fn start_server<S: GenServer>(arg: S::Arg, options: StartOptions, link: bool) ->
     let mut spawn = options.spawn.clone();
     spawn.link = link;
     spawn.monitor = true;
+    // The acknowledgement and the `Down` are newer than this.
+    let mark = marker(&cur);
     let (pid, monitor) = spawn_entry(cur.sched(), Some(&cur), entry, &spawn, None).map_err(StartError::Spawn)?;
     let monitor = monitor.expect("monitor requested");
 
@@ -336,7 +338,8 @@ fn start_server<S: GenServer>(arg: S::Arg, options: StartOptions, link: bool) ->
         Ack,
         Down,
     }
-    let heard = receive_with(
+    let heard = receive_after(
+        mark,
         |m| {
             if let Some(ack) = m.downcast_ref::<InitAck>() {
                 (ack.tag == tag).then_some(Heard::Ack)
@@ -355,14 +358,14 @@ fn start_server<S: GenServer>(arg: S::Arg, options: StartOptions, link: bool) ->
                 return Ok(Server::new(pid));
             }
             Err(e) => {
-                wait_down(monitor);
+                wait_down(mark, monitor);
                 e
             }
         },
         Some((Heard::Down, msg)) => StartError::Failed(msg.downcast::<Down>().expect("matched").reason),
         None => {
             pid.exit(Reason::Kill);
-            wait_down(monitor);
+            wait_down(mark, monitor);
             StartError::Timeout
         }
     };
@@ -372,8 +375,8 @@ fn start_server<S: GenServer>(arg: S::Arg, options: StartOptions, link: bool) ->
     Err(failure)
 }
 
-fn wait_down(monitor: Ref) {
-    receive_with(|m| m.downcast_ref::<Down>().is_some_and(|d| d.monitor == monitor).then_some(()), None);
+fn wait_down(mark: Marker, monitor: Ref) {
+    receive_after(mark, |m| m.downcast_ref::<Down>().is_some_and(|d| d.monitor == monitor).then_some(()), None);
 }
 
 /// The new process: register, init, acknowledge, serve.

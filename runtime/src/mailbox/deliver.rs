@@ -26,7 +26,7 @@ impl Scheduler {
                 drop(msg);
                 return false;
             }
-            shared.inbox.push_back(msg);
+            shared.push(msg);
             slot.inbox_pending.store(true, Ordering::Relaxed);
             if control {
                 shared.controls += 1;
@@ -54,7 +54,7 @@ impl Scheduler {
                 drop(msg);
                 return false;
             }
-            shared.inbox.push_back(msg);
+            shared.push(msg);
             slot.inbox_pending.store(true, Ordering::Relaxed);
         }
         if slot.run.wake() {

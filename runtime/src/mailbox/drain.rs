@@ -5,7 +5,7 @@
 
 use crate::process::current::Current;
 use crate::process::exit::die;
-use crate::process::{Control, Local, Message, Shared, Slot};
+use crate::process::{Control, Letter, Local, Message, Shared, Slot};
 use crate::reason::Reason;
 use crate::scheduler::Scheduler;
 use crate::signal::decision::{exit_signal_outcome, SignalOutcome};
@@ -163,16 +163,18 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding
     let mut verdict = Verdict::Continue;
     // A fatal signal was found in this batch: what follows is not seen.
     let mut cut = false;
-    while let Some(msg) = shared.inbox.pop_front() {
+    while let Some(Letter { seq, msg }) = shared.inbox.pop_front() {
         if !msg.is::<Control>() {
             if cut {
                 discarded.push(msg);
             } else {
-                local.mailbox.push_back(msg);
+                local.mailbox.push_back(Letter { seq, msg });
             }
             continue;
         }
         let control = *msg.downcast::<Control>().expect("checked above");
+        // A signal turned into a message takes the signal's place.
+        let deliver = |local: &mut Local, msg: Message| local.mailbox.push_back(Letter { seq, msg });
         match control {
             Control::Exit { from, reason, link } => {
                 // Unlinked before the signal arrived: row 1, dropped.
@@ -183,7 +185,7 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding
                 match exit_signal_outcome(me, from, reason, link, trapping) {
                     SignalOutcome::Kill => verdict = Verdict::Kill,
                     SignalOutcome::Ignore => {}
-                    SignalOutcome::Message(m) if !cut => local.mailbox.push_back(Box::new(m)),
+                    SignalOutcome::Message(m) if !cut => deliver(local, Box::new(m)),
                     SignalOutcome::Message(m) => discarded.push(Box::new(m)),
                     SignalOutcome::Die(r) if exiting || cut => discarded.push(Box::new(r)),
                     SignalOutcome::Die(r) => {
@@ -196,7 +198,7 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding
                 if cut {
                     discarded.push(Box::new(reason));
                 } else if let Some((_, name)) = shared.monitors.remove(&monitor) {
-                    local.mailbox.push_back(Box::new(Down { monitor, pid, name, reason }));
+                    deliver(local, Box::new(Down { monitor, pid, name, reason }));
                 }
             }
             Control::Terminate(reason) if exiting || cut => discarded.push(Box::new(reason)),

@@ -85,7 +85,7 @@ pub fn send_named<M: Any + Send>(name: impl Into<Name>, msg: M) -> Result<(), No
 pub(crate) fn send_to_self<M: Any + Send>(cur: &Current, msg: M) {
     let slot = cur.slot();
     let mut shared = slot.shared.lock();
-    shared.inbox.push_back(Box::new(msg));
+    shared.push(Box::new(msg));
     slot.inbox_pending.store(true, Ordering::Relaxed);
 }
 
@@ -95,8 +95,8 @@ pub(crate) fn remove_first(cur: &Current, mut pred: impl FnMut(&Message) -> bool
     // SAFETY: the process is running; the borrow ends within this function
     // and `pred` only inspects messages (callers pass plain closures).
     let local = unsafe { cur.local() };
-    let Some(i) = local.mailbox.iter().position(&mut pred) else { return false };
-    let msg = local.mailbox.remove(i).expect("index found above");
+    let Some(i) = local.mailbox.iter().position(|l| pred(&l.msg)) else { return false };
+    let msg = local.mailbox.remove(i).expect("index found above").msg;
     local.mailbox_edits = local.mailbox_edits.wrapping_add(1);
     cur.slot().mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
     if local.matching {

@@ -55,6 +55,44 @@ pub(crate) fn try_receive_idle<A>(
 }
 
 fn receive_loop<A>(
+    matcher: impl FnMut(&(dyn Any + Send)) -> Option<A>,
+    timeout: Option<Duration>,
+    safe_point: bool,
+) -> Result<Option<(A, Message)>, (Reason, bool)> {
+    scan_from(0, matcher, timeout, safe_point)
+}
+
+/// A receive that looks only at messages delivered after `marker` was
+/// taken ([`marker`]): the BEAM's receive marker. A call monitors its
+/// server, takes a marker, sends its request and waits for the reply with
+/// this, so a caller with a long mailbox does not scan it (the reply cannot
+/// be older than the request).
+pub(crate) fn receive_after<A>(
+    marker: Marker,
+    matcher: impl FnMut(&(dyn Any + Send)) -> Option<A>,
+    timeout: Option<Duration>,
+) -> Option<(A, Message)> {
+    match scan_from(marker.0, matcher, timeout, false) {
+        Ok(found) => found,
+        Err((reason, signal)) => crate::process::exit::die(&current(), reason, signal),
+    }
+}
+
+/// Where the mailbox of the calling process ends now (see
+/// [`receive_after`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Marker(u64);
+
+/// The calling process's mailbox end, for [`receive_after`]: every message
+/// delivered from now on has a later sequence number.
+pub(crate) fn marker(cur: &crate::process::current::Current) -> Marker {
+    Marker(cur.slot().shared.lock().next_seq)
+}
+
+/// The receive loop: scans the messages whose sequence number is at least
+/// `from`, oldest first (see [`receive_with`]).
+fn scan_from<A>(
+    from: u64,
     mut matcher: impl FnMut(&(dyn Any + Send)) -> Option<A>,
     timeout: Option<Duration>,
     safe_point: bool,
@@ -83,17 +121,22 @@ fn receive_loop<A>(
     let mut deadline: Option<Instant> = None;
     // Cancels the wake-up timer when the receive returns (or unwinds).
     let mut _timer: Option<WakeTimer> = None;
-    let mut scanned = 0usize;
+    // The next message to look at, by position; `None` until the first scan
+    // finds where `from` starts (sequence numbers increase along the
+    // mailbox: a binary search).
+    let mut scanned: Option<usize> = None;
     loop {
         cur.try_drain()?;
+        // SAFETY: running process, short borrow.
+        let mut at = scanned.unwrap_or_else(|| unsafe { cur.local() }.mailbox.partition_point(|l| l.seq < from));
         loop {
             // Look at one message without holding a borrow of the mailbox
             // while the matcher runs.
-            let (msg, edits): (*const (dyn Any + Send), u32) = {
+            let (msg, seq, edits): (*const (dyn Any + Send), u64, u32) = {
                 // SAFETY: running process, short borrow.
                 let local = unsafe { cur.local() };
-                match local.mailbox.get(scanned) {
-                    Some(m) => (&**m, local.mailbox_edits),
+                match local.mailbox.get(at) {
+                    Some(l) => (&*l.msg, l.seq, local.mailbox_edits),
                     None => break,
                 }
             };
@@ -114,23 +157,27 @@ fn receive_loop<A>(
             // SAFETY: running process, short borrow.
             let local = unsafe { cur.local() };
             if local.mailbox_edits != edits {
-                // The matcher removed messages: find this one again.
-                match local.mailbox.iter().position(|m| std::ptr::addr_eq(&**m, msg)) {
-                    Some(i) => scanned = i,
-                    None => {
-                        scanned = 0;
+                // The matcher removed messages: find this one again, by its
+                // sequence number (not its address: zero-sized messages all
+                // share one).
+                match local.mailbox.binary_search_by_key(&seq, |l| l.seq) {
+                    Ok(i) => at = i,
+                    Err(i) => {
+                        // It was removed itself: go on with the next one.
+                        at = i;
                         continue;
                     }
                 }
             }
             if let Some(verdict) = verdict {
-                let taken = if scanned == 0 { local.mailbox.pop_front() } else { local.mailbox.remove(scanned) }
+                let taken = if at == 0 { local.mailbox.pop_front() } else { local.mailbox.remove(at) }
                     .expect("index checked above");
                 cur.slot().mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
-                return Ok(Some((verdict, taken)));
+                return Ok(Some((verdict, taken.msg)));
             }
-            scanned += 1;
+            at += 1;
         }
+        scanned = Some(at);
         match timeout {
             None => {}
             Some(d) if d.is_zero() => return Ok(None),

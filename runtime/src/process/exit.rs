@@ -208,6 +208,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
     // may do anything.
     drop_on_worker(inbox);
     drop_on_worker(mailbox);
+    // (Letters hold user messages: dropped on the worker, outside any lock.)
     free_slot(sched, slot);
 }
 

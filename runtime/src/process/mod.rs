@@ -48,6 +48,17 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 /// A message as it sits in a mailbox.
 pub(crate) type Message = Box<dyn Any + Send>;
 
+/// A message or control signal in an inbox or mailbox, with its sequence
+/// number: assigned under the slot lock when it is delivered, increasing in
+/// arrival order, so it names the message for good — where it is in the
+/// mailbox (for a receive that finds its place again after a removal, or for
+/// a receive marker, see `mailbox::receive`) — whatever its type or size (a
+/// zero-sized message has no address of its own).
+pub(crate) struct Letter {
+    pub(crate) seq: u64,
+    pub(crate) msg: Message,
+}
+
 /// The function a process runs: returns what to do when it is done.
 pub(crate) type Entry = Box<dyn FnOnce() -> Finish + Send>;
 
@@ -152,7 +163,9 @@ pub(crate) struct Shared {
     pub(crate) exiting: bool,
     /// Messages and control signals in arrival order, not yet seen by the
     /// process.
-    pub(crate) inbox: VecDeque<Message>,
+    pub(crate) inbox: VecDeque<Letter>,
+    /// The sequence number of the next delivery.
+    pub(crate) next_seq: u64,
     /// How many entries of `inbox` are [`Control`] signals (when zero, a drain
     /// moves the inbox to the private mailbox wholesale).
     pub(crate) controls: u32,
@@ -167,11 +180,20 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Appends to the inbox with the next sequence number (under the lock).
+    #[inline]
+    pub(crate) fn push(&mut self, msg: Message) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.inbox.push_back(Letter { seq, msg });
+    }
+
     fn new() -> Self {
         Shared {
             alive: false,
             exiting: false,
             inbox: VecDeque::new(),
+            next_seq: 0,
             controls: 0,
             links: Default::default(),
             monitors: Default::default(),
@@ -184,8 +206,9 @@ impl Shared {
 /// The part of a slot only its owner touches.
 pub(crate) struct Local {
     pub(crate) body: Body,
-    /// The private mailbox: messages already taken from the inbox, in order.
-    pub(crate) mailbox: VecDeque<Message>,
+    /// The private mailbox: messages already taken from the inbox, in order
+    /// (their sequence numbers increase).
+    pub(crate) mailbox: VecDeque<Letter>,
     /// Reductions left in the current slice.
     pub(crate) budget: u32,
     /// The worker running the process (set by the worker before each resume).
