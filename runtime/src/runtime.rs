@@ -47,6 +47,7 @@ pub struct Builder {
     max_spare_schedulers: Option<usize>,
     hold_threshold: Duration,
     shutdown_timeout: Duration,
+    first_serial: u32,
 }
 
 /// How long dropping a [`Runtime`] waits for its processes to exit before it
@@ -71,6 +72,7 @@ impl Default for Builder {
             max_spare_schedulers: None,
             hold_threshold: DEFAULT_HOLD_THRESHOLD,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            first_serial: 0,
         }
     }
 }
@@ -158,6 +160,20 @@ impl Builder {
         self
     }
 
+    /// Test hook: the serial number fresh process slots start at, instead of
+    /// 0, so that a test reaches the end of the serial space (where a slot
+    /// is retired rather than reused: pids never alias) in a few spawns.
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::builder().first_serial(u32::MAX - 8).build().unwrap();
+    /// rt.block_on(|| ()).unwrap();
+    /// ```
+    #[doc(hidden)]
+    pub fn first_serial(mut self, serial: u32) -> Self {
+        self.first_serial = serial;
+        self
+    }
+
     /// Use `mprotect` guard pages even where `MADV_GUARD_INSTALL` works
     /// (each such guard costs a kernel memory map; for testing the fallback).
     ///
@@ -198,6 +214,7 @@ impl Builder {
             blocking_keep_alive: self.blocking_keep_alive,
             thread_name: self.thread_name,
             shutdown_timeout: self.shutdown_timeout,
+            first_serial: self.first_serial,
             max_spare_workers: self.max_spare_schedulers.unwrap_or(4 * workers),
             hold_threshold: self.hold_threshold,
         };

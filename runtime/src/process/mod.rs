@@ -328,14 +328,14 @@ unsafe impl Sync for Slot {}
 unsafe impl Send for Slot {}
 
 impl Slot {
-    pub(crate) fn new(index: u32) -> Self {
+    pub(crate) fn new(index: u32, serial: u32) -> Self {
         Slot {
             index,
             run: RunState::new(),
             home: AtomicU32::new(crate::scheduler::placement::FLOATING),
             unwinding: AtomicU32::new(0),
             detached: AtomicBool::new(false),
-            serial: AtomicU32::new(0),
+            serial: AtomicU32::new(serial),
             urgent: AtomicBool::new(false),
             inbox_pending: AtomicBool::new(false),
             trap_exit: AtomicBool::new(false),

@@ -28,6 +28,12 @@ pub(crate) struct Table {
     free: Mutex<Vec<u32>>,
     /// Live processes (spawned and not yet fully exited).
     pub(crate) live: AtomicUsize,
+    /// Slots retired because their serials ran out (see
+    /// `process::exit::RETIRE_AT`).
+    pub(crate) retired: AtomicUsize,
+    /// The serial new slots start at (0; a test hook seeds it near the
+    /// limit, see `Builder::first_serial`).
+    first_serial: u32,
 }
 
 /// Raised when the table is full (64M live processes).
@@ -35,9 +41,16 @@ pub(crate) struct Table {
 pub(crate) struct TableFull;
 
 impl Table {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(first_serial: u32) -> Self {
         let segments = (0..MAX_SEGMENTS).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
-        Table { segments, fresh: AtomicU32::new(0), free: Mutex::new(Vec::new()), live: AtomicUsize::new(0) }
+        Table {
+            segments,
+            fresh: AtomicU32::new(0),
+            free: Mutex::new(Vec::new()),
+            live: AtomicUsize::new(0),
+            retired: AtomicUsize::new(0),
+            first_serial,
+        }
     }
 
     /// The slot at `index`, if that index was ever handed out.
@@ -102,7 +115,7 @@ impl Table {
             return;
         }
         let base = (seg << SEGMENT_BITS) as u32;
-        let slots: Box<[Slot]> = (0..SEGMENT as u32).map(|i| Slot::new(base + i)).collect();
+        let slots: Box<[Slot]> = (0..SEGMENT as u32).map(|i| Slot::new(base + i, self.first_serial)).collect();
         let raw = Box::into_raw(slots) as *mut Slot;
         if self.segments[seg].compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire).is_err() {
             // Another thread installed the segment first.
@@ -137,7 +150,7 @@ mod tests {
 
     #[test]
     fn batches_and_lookup() {
-        let t = Table::new();
+        let t = Table::new(0);
         let mut v = Vec::new();
         t.take_batch(&mut v).unwrap();
         assert_eq!(v.len(), BATCH);

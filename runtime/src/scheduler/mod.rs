@@ -87,6 +87,8 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) thread_name: String,
+    /// The serial of fresh slots (a test hook: 0 in production).
+    pub(crate) first_serial: u32,
     /// How long shutdown waits for processes before it abandons them.
     pub(crate) shutdown_timeout: Duration,
     /// Spare workers the system monitor may start beyond `workers`.
@@ -208,7 +210,7 @@ impl Scheduler {
         let node = nodes.len() as u32;
         let sched = Arc::new(Scheduler {
             node,
-            table: Table::new(),
+            table: Table::new(config.first_serial),
             injector: Injector::new(),
             workers,
             idle: Idle::new(slots),

@@ -2,7 +2,7 @@
 
 use crate::mailbox::send_to_self;
 use crate::pid::Pid;
-use crate::process::current::{current, try_current};
+use crate::process::current::{current, try_current, Current};
 use crate::process::exit::die;
 use crate::process::{Control, Slot};
 use crate::reason::Reason;
@@ -31,12 +31,24 @@ impl fmt::Display for LinkError {
 
 impl std::error::Error for LinkError {}
 
-/// Locks two slots of one runtime in index order (no deadlock between two
-/// processes linking to each other at once).
+/// The slot of `pid` when it is another slot of the caller's runtime than
+/// the caller's own: what link, unlink and monitor lock together with the
+/// caller's. A pid of the caller's own slot other than the caller's pid is an
+/// older occupant of that slot (slots are reused last in, first out: a
+/// restarted child often lands in its predecessor's slot), i.e. a process
+/// that no longer exists — `None`, as for any dead pid, so that the slot is
+/// never locked twice.
+pub(crate) fn other_slot<'a>(cur: &'a Current, pid: Pid) -> Option<&'a Slot> {
+    (pid.node == cur.sched().node).then(|| cur.sched().slot(pid)).flatten().filter(|t| t.index != cur.slot().index)
+}
+
+/// Locks two distinct slots of one runtime in index order (no deadlock
+/// between two processes linking to each other at once). See [`other_slot`].
 pub(crate) fn lock_pair<'a>(
     a: &'a Slot,
     b: &'a Slot,
 ) -> (MutexGuard<'a, crate::process::Shared>, MutexGuard<'a, crate::process::Shared>) {
+    assert_ne!(a.index, b.index, "lock_pair of one slot: a self-deadlock");
     if a.index < b.index {
         let ga = a.shared.lock();
         (ga, b.shared.lock())
@@ -76,28 +88,26 @@ pub fn link(pid: Pid) -> Result<(), LinkError> {
     if pid == me {
         return Ok(());
     }
-    let sched = cur.sched();
     let trapping = cur.slot().trap_exit.load(Ordering::Relaxed);
-    let linked = pid.node == me.node
-        && match sched.slot(pid) {
-            Some(target) => {
-                let (mut mine, mut theirs) = lock_pair(cur.slot(), target);
-                let same = target.serial.load(Ordering::Relaxed) == pid.serial;
-                // A trapping caller linking to a process that is exiting but
-                // not yet gone gets its `Exit { reason: NoProc }` from the
-                // exit procedure, after the process's own signals (see
-                // `process/exit.rs`); a non-trapping caller gets the error now.
-                if same && (theirs.alive || trapping) {
-                    if mine.links.insert(pid, ()) {
-                        theirs.links.insert(me, ());
-                    }
-                    true
-                } else {
-                    false
+    let linked = match other_slot(&cur, pid) {
+        Some(target) => {
+            let (mut mine, mut theirs) = lock_pair(cur.slot(), target);
+            let same = target.serial.load(Ordering::Relaxed) == pid.serial;
+            // A trapping caller linking to a process that is exiting but
+            // not yet gone gets its `Exit { reason: NoProc }` from the
+            // exit procedure, after the process's own signals (see
+            // `process/exit.rs`); a non-trapping caller gets the error now.
+            if same && (theirs.alive || trapping) {
+                if mine.links.insert(pid, ()) {
+                    theirs.links.insert(me, ());
                 }
+                true
+            } else {
+                false
             }
-            None => false,
-        };
+        }
+        None => false,
+    };
     if linked {
         Ok(())
     } else if trapping {
@@ -134,7 +144,7 @@ pub fn unlink(pid: Pid) {
     if pid == me {
         return;
     }
-    match (pid.node == me.node).then(|| cur.sched().slot(pid)).flatten() {
+    match other_slot(&cur, pid) {
         Some(target) => {
             let (mut mine, mut theirs) = lock_pair(cur.slot(), target);
             if mine.links.remove(&pid).is_some() && target.serial.load(Ordering::Relaxed) == pid.serial {

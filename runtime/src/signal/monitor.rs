@@ -44,8 +44,7 @@ fn monitor_pid(cur: &Current, pid: Pid, name: Option<Name>) -> Ref {
         mine.monitored_by.insert_new(monitor, me);
         return monitor;
     }
-    let sched = cur.sched();
-    let target = (pid.node == me.node).then(|| sched.slot(pid)).flatten();
+    let target = super::link::other_slot(cur, pid);
     let active = match target {
         Some(target) => {
             let (mut mine, mut theirs) = lock_pair(cur.slot(), target);
