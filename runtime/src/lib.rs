@@ -43,8 +43,10 @@
 
 pub mod agent;
 pub mod gen_server;
+mod io;
 mod mailbox;
 mod name;
+pub mod net;
 mod pid;
 mod process;
 mod reason;
