@@ -54,6 +54,8 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
     drop_on_worker(inbox);
     drop_on_worker(std::mem::take(&mut local.mailbox));
     slot.mailbox_len.store(0, Ordering::Relaxed);
+    // Sockets it still owns: released, or closed if its stack was abandoned.
+    local.resources.on_exit(pid);
     local.exit_reason = None;
     local.returning_to_exit = false;
     local.hibernated = false;

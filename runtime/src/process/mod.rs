@@ -168,6 +168,8 @@ pub(crate) struct Local {
     /// Called with the exit reason when the process has exited (used by
     /// `Runtime::block_on` to learn how the root process ended).
     pub(crate) on_exit: Option<ExitHook>,
+    /// The sockets this process owns (closed if its stack is abandoned).
+    pub(crate) resources: crate::io::resource::ResourceTable,
 }
 
 impl Local {
@@ -186,6 +188,7 @@ impl Local {
             removed_while_matching: Vec::new(),
             hibernated: false,
             on_exit: None,
+            resources: Default::default(),
         }
     }
 }
