@@ -6,7 +6,10 @@
 //! pick, for fairness), then — out of local work — timers that fell due,
 //! stealing a batch from the injector or a random victim, spinning a little,
 //! and finally parking until woken or until the earliest timer is due (see
-//! `idle` for the sleep/wake protocol).
+//! `idle` for the sleep/wake protocol). One parked worker parks in the
+//! reactor's poll rather than on its condvar (see `crate::io::reactor` and
+//! `park`), and every 64th pick a busy worker polls the reactor without
+//! blocking.
 
 use super::{Scheduler, Suspend};
 use crate::process::context::{self, CURRENT};
@@ -141,6 +144,9 @@ impl WorkerLocal {
         self.tick.set(tick);
         if tick % 64 == 0 {
             self.fire_timers(false);
+            // Busy workers look at the reactor too (it skips if another
+            // thread is polling), so I/O is seen while no worker is idle.
+            crate::io::poll_now();
         }
         if tick % 61 == 0 {
             if let Some(index) = self.steal_from_injector() {
@@ -192,16 +198,34 @@ impl WorkerLocal {
                     std::hint::spin_loop();
                 }
             }
-            sched.idle.sleep(self.index, searching);
+            // At most one idle worker (of all runtimes) parks in the
+            // reactor's poll; the others on their condvars.
+            let reactor = crate::io::started().filter(|r| r.try_take_poller());
+            sched.idle.sleep(self.index, searching, reactor.is_some());
+            let mut ready = Vec::new();
             if !(sched.stop.load(Ordering::Acquire) || self.work_anywhere()) {
                 let deadline = self.earliest_timer();
-                sched.remotes[self.index].parker.park(deadline);
+                let parker = &sched.remotes[self.index].parker;
+                match reactor {
+                    Some(r) => parker.park_polling(|| {
+                        let timeout = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+                        r.poll_blocking(timeout, &mut ready);
+                    }),
+                    None => parker.park(deadline),
+                }
+            }
+            if let Some(r) = reactor {
+                r.release_poller();
             }
             if sched.idle.wake_up(self.index) {
                 // A producer picked us and counted us as searching; the top of
                 // the loop decides afresh.
                 sched.idle.stop_searching();
             }
+            // Awake and counted as such: the processes whose sockets became
+            // ready go to this worker's queues, and `notify` wakes another
+            // worker for them if there are several.
+            crate::io::wake_all(&mut ready);
         }
     }
 
