@@ -42,6 +42,8 @@
 #![deny(missing_docs)]
 
 pub mod agent;
+#[cfg(feature = "tokio")]
+pub mod future;
 pub mod gen_server;
 mod io;
 mod mailbox;

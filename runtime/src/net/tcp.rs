@@ -388,6 +388,54 @@ impl TcpStream {
         self.shared.with(|s| s.ttl())
     }
 
+    /// Sets `SO_RCVBUF`, the kernel's receive buffer (the kernel doubles
+    /// the value for its bookkeeping and bounds it; see `socket(7)`).
+    ///
+    /// ```
+    /// let l = ember_runtime::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = ember_runtime::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_recv_buffer_size(8192).unwrap();
+    /// assert!(s.recv_buffer_size().unwrap() >= 8192);
+    /// ```
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        self.shared.with(|s| set_int_opt(s.as_raw_fd(), libc::SO_RCVBUF, bytes))
+    }
+
+    /// `SO_RCVBUF`.
+    ///
+    /// ```
+    /// let l = ember_runtime::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = ember_runtime::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.recv_buffer_size().unwrap() > 0);
+    /// ```
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        self.shared.with(|s| int_opt(s.as_raw_fd(), libc::SO_RCVBUF))
+    }
+
+    /// Sets `SO_SNDBUF`, the kernel's send buffer (doubled and bounded by
+    /// the kernel, as `SO_RCVBUF`).
+    ///
+    /// ```
+    /// let l = ember_runtime::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = ember_runtime::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_send_buffer_size(8192).unwrap();
+    /// assert!(s.send_buffer_size().unwrap() >= 8192);
+    /// ```
+    pub fn set_send_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        self.shared.with(|s| set_int_opt(s.as_raw_fd(), libc::SO_SNDBUF, bytes))
+    }
+
+    /// `SO_SNDBUF`.
+    ///
+    /// ```
+    /// let l = ember_runtime::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = ember_runtime::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.send_buffer_size().unwrap() > 0);
+    /// ```
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        self.shared.with(|s| int_opt(s.as_raw_fd(), libc::SO_SNDBUF))
+    }
+
     /// Sets how long a read waits (`None`: for ever); a read that waited
     /// that long fails with `ErrorKind::TimedOut`. Zero is an error.
     ///
@@ -541,5 +589,39 @@ impl fmt::Debug for TcpStream {
             .field("local", &self.local_addr().ok())
             .field("peer", &self.peer_addr().ok())
             .finish()
+    }
+}
+
+fn set_int_opt(fd: std::os::fd::RawFd, opt: libc::c_int, value: usize) -> io::Result<()> {
+    let v = libc::c_int::try_from(value)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer size too large"))?;
+    // SAFETY: setsockopt reads one c_int from a valid pointer; the fd is
+    // alive (the caller is counted in by the socket's guard).
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as _,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn int_opt(fd: std::os::fd::RawFd, opt: libc::c_int) -> io::Result<usize> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes to a valid c_int; the fd
+    // is alive (the caller is counted in by the socket's guard).
+    let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&mut v as *mut libc::c_int).cast(), &mut len) };
+    if rc == 0 {
+        Ok(v.max(0) as usize)
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
