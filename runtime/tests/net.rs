@@ -585,6 +585,31 @@ fn active_mode_under_a_flood() {
 }
 
 #[test]
+fn arming_active_mode_twice_delivers_one_message() {
+    let _s = serial();
+    no_fd_leaked(|| {
+        run(|| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            // Re-arming an armed socket (a loop that arms before every
+            // receive, whatever came in) must neither spin nor duplicate.
+            for _ in 0..3 {
+                server.set_active_once().unwrap();
+            }
+            client.write_all(b"once").unwrap();
+            let m: Tcp = recv_bounded();
+            assert_eq!(m.data, b"once");
+            assert!(receive_timeout::<Tcp>(Duration::from_millis(20)).is_none());
+            server.set_active_once().unwrap();
+            client.write_all(b"twice").unwrap();
+            let m: Tcp = recv_bounded();
+            assert_eq!(m.data, b"twice");
+        })
+    });
+}
+
+#[test]
 fn udp_and_unix_sockets() {
     let _s = serial();
     no_fd_leaked(|| {

@@ -93,6 +93,7 @@ impl Waiter {
     fn same(&self, other: &Waiter) -> bool {
         match (self, other) {
             (Waiter::Process(a), Waiter::Process(b)) => a == b,
+            (Waiter::Active(a), Waiter::Active(b)) => std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)),
             _ => false,
         }
     }

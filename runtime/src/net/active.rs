@@ -120,8 +120,8 @@ impl ActiveSink for Shared<mio::net::TcpStream> {
             // readiness deliver one message per arming between them.
             let mut active = self.active.lock();
             let Some(owner) = *active else { return };
-            let mut buf = vec![0u8; MAX_MESSAGE];
-            let result = self.with(|s| recv(s.as_raw_fd(), &mut buf, 0));
+            let mut buf = Vec::new();
+            let result = self.with(|s| read_available(s.as_raw_fd(), &mut buf));
             let msg: Box<dyn std::any::Any + Send> = match result {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     drop(active);
@@ -138,11 +138,7 @@ impl ActiveSink for Shared<mio::net::TcpStream> {
                 // Closed locally: nobody to tell.
                 Err(_) if self.is_closed() => return,
                 Ok(0) => Box::new(TcpClosed { socket }),
-                Ok(n) => {
-                    buf.truncate(n);
-                    buf.shrink_to_fit();
-                    Box::new(Tcp { socket, data: buf })
-                }
+                Ok(_) => Box::new(Tcp { socket, data: buf }),
                 Err(error) => Box::new(TcpError { socket, error }),
             };
             *active = None;
@@ -151,4 +147,29 @@ impl ActiveSink for Shared<mio::net::TcpStream> {
             return;
         }
     }
+}
+
+/// Reads what is there, up to [`MAX_MESSAGE`] bytes: 4 KiB first (most
+/// messages are small), more while the buffer fills. Returns the bytes read
+/// (0: the peer closed), or the first call's error.
+fn read_available(fd: std::os::fd::RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let mut len = 0;
+    let mut chunk = 4096;
+    loop {
+        buf.resize(len + chunk, 0);
+        match recv(fd, &mut buf[len..], 0) {
+            Ok(n) => {
+                len += n;
+                if n < chunk || len >= MAX_MESSAGE || n == 0 {
+                    break;
+                }
+                chunk = (chunk * 2).min(MAX_MESSAGE - len);
+            }
+            Err(e) if len == 0 => return Err(e),
+            // Data first; the error (or WouldBlock) shows up next time.
+            Err(_) => break,
+        }
+    }
+    buf.truncate(len);
+    Ok(len)
 }
