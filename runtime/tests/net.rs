@@ -609,6 +609,69 @@ fn arming_active_mode_twice_delivers_one_message() {
     });
 }
 
+/// A connection served by a GenServer in active mode: calls and socket
+/// data arrive in one mailbox and are served by one loop.
+struct Conn {
+    stream: TcpStream,
+    lines: u32,
+}
+
+impl ember_runtime::GenServer for Conn {
+    type Arg = TcpStream;
+    type Call = ();
+    type Reply = u32;
+    type Cast = ();
+    type Continue = ();
+
+    fn init(stream: TcpStream) -> ember_runtime::Init<Self> {
+        stream.set_active_once().unwrap();
+        ember_runtime::Init::Ok(Conn { stream, lines: 0 })
+    }
+
+    fn handle_call(&mut self, (): (), _from: ember_runtime::ReplyTo<u32>) -> ember_runtime::CallResult<Self> {
+        ember_runtime::CallResult::Reply(self.lines)
+    }
+
+    fn handle_info(&mut self, message: ember_runtime::gen_server::Info) -> ember_runtime::Action<()> {
+        if let Some(m) = message.downcast_ref::<Tcp>() {
+            assert_eq!(m.socket, self.stream.id());
+            self.lines += m.data.iter().filter(|&&b| b == b'\n').count() as u32;
+            (&self.stream).write_all(&m.data).unwrap();
+            self.stream.set_active_once().unwrap();
+            ember_runtime::Action::NoReply
+        } else if message.is::<TcpClosed>() {
+            ember_runtime::Action::Stop(Reason::Normal)
+        } else {
+            ember_runtime::Action::NoReply
+        }
+    }
+}
+
+#[test]
+fn a_gen_server_serves_calls_and_its_connection_in_one_loop() {
+    let _s = serial();
+    no_fd_leaked(|| {
+        run(|| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (stream, _) = listener.accept().unwrap();
+            let server = ember_runtime::gen_server::start::<Conn>(stream, ember_runtime::StartOptions::new()).unwrap();
+            let m = monitor(server.pid().unwrap());
+            let mut reader = BufReader::new(&client);
+            for i in 0..3u32 {
+                (&client).write_all(format!("line {i}\n").as_bytes()).unwrap();
+                let mut echoed = String::new();
+                reader.read_line(&mut echoed).unwrap();
+                assert_eq!(echoed, format!("line {i}\n"));
+                assert_eq!(server.call(()).unwrap(), i + 1);
+            }
+            drop(reader);
+            drop(client);
+            assert_eq!(common::down_of(m).reason, Reason::Normal);
+        })
+    });
+}
+
 #[test]
 fn udp_and_unix_sockets() {
     let _s = serial();

@@ -105,3 +105,71 @@ impl ResourceTable {
         self.entries.len()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    struct Fake {
+        owner: AtomicU64,
+        closed: AtomicBool,
+    }
+
+    fn key(pid: Pid) -> u64 {
+        (pid.index as u64) << 32 | pid.serial as u64
+    }
+
+    impl Resource for Fake {
+        fn owned_by(&self, pid: Pid) -> bool {
+            self.owner.load(Ordering::Relaxed) == key(pid)
+        }
+        fn disown(&self, pid: Pid) {
+            if self.owned_by(pid) {
+                self.owner.store(u64::MAX, Ordering::Relaxed);
+            }
+        }
+        fn force_close(&self) {
+            self.closed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn fake(owner: Pid) -> Arc<Fake> {
+        Arc::new(Fake { owner: AtomicU64::new(key(owner)), closed: AtomicBool::new(false) })
+    }
+
+    #[test]
+    fn dropped_entries_are_pruned_as_the_table_grows() {
+        let me = Pid::new(0, 1, 0);
+        let mut table = ResourceTable::default();
+        for _ in 0..1000 {
+            let r = fake(me);
+            table.add(Arc::downgrade(&r) as Weak<dyn Resource>);
+        }
+        assert!(table.len() <= 8, "dead entries pruned: {}", table.len());
+    }
+
+    #[test]
+    fn exit_releases_and_abandonment_closes_only_what_it_owns() {
+        let me = Pid::new(0, 1, 0);
+        let other = Pid::new(0, 2, 0);
+        let mine = fake(me);
+        let claimed_since = fake(other);
+        let mut table = ResourceTable::default();
+        table.add(Arc::downgrade(&mine) as Weak<dyn Resource>);
+        table.add(Arc::downgrade(&claimed_since) as Weak<dyn Resource>);
+        table.mark_abandoned();
+        table.on_exit(me);
+        assert!(mine.closed.load(Ordering::Relaxed));
+        assert!(!claimed_since.closed.load(Ordering::Relaxed), "another process owns it now");
+
+        let kept = fake(me);
+        let mut table = ResourceTable::default();
+        table.add(Arc::downgrade(&kept) as Weak<dyn Resource>);
+        table.on_exit(me);
+        assert!(!kept.closed.load(Ordering::Relaxed), "a normal exit only gives up ownership");
+        assert!(!kept.owned_by(me));
+        assert_eq!(table.len(), 0);
+    }
+}
