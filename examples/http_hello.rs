@@ -57,7 +57,9 @@ fn serve_forever(addr: &str) -> ExitCode {
     .unwrap_or(ExitCode::FAILURE)
 }
 
-fn accept_loop(listener: TcpListener) {
+/// Serves every connection `listener` accepts, a process each (also the
+/// server of the `net` benchmarks).
+pub fn accept_loop(listener: TcpListener) {
     loop {
         match listener.accept() {
             Ok((stream, _)) => {
