@@ -57,6 +57,9 @@ pub(crate) fn started() -> Option<&'static Reactor> {
 /// calls this every few milliseconds, so I/O still wakes processes.
 pub(crate) fn poll_now() -> usize {
     let Some(r) = started() else { return 0 };
+    if r.registered() == 0 {
+        return 0;
+    }
     let mut woken = Vec::new();
     if !r.poll_nonblocking(&mut woken) {
         return 0;
