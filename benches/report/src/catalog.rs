@@ -25,6 +25,7 @@ const BEAM: &[&str] = &["erlang", "elixir"];
 const BEAM_GO: &[&str] = &["erlang", "elixir", "go"];
 const ELIXIR: &[&str] = &["elixir"];
 const NONE: &[&str] = &[];
+const NET: &[&str] = &["erlang", "go", "tokio"];
 
 const fn w(
     id: &'static str,
@@ -82,6 +83,12 @@ pub const WORKLOADS: &[Workload] = &[
     w("registry_register_unregister", "Registry", "ops/s", ELIXIR, "1,000,000 × (register a fresh key + unregister it)."),
     w("via_call", "Registry", "calls/s", ELIXIR, "1,000,000 GenServer calls through a via-Registry name."),
     w("pid_call", "Registry", "calls/s", ELIXIR, "the same calls through the pid."),
+    w("net_echo_1", "Network", "roundtrips/s", NET, "line echo on loopback, 1 connection, closed loop (benches/peers/net: one load generator for every server)."),
+    w("net_echo_100", "Network", "roundtrips/s", NET, "the same, 100 connections."),
+    w("net_echo_10k", "Network", "roundtrips/s", NET, "the same, 10,000 connections."),
+    w("net_accept", "Network", "conns/s", NET, "4 clients × (connect, echo one line, close): accepted connections per second."),
+    w("net_idle_10k_mem", "Network", "bytes/conn", NET, "10,000 idle connections (a process/goroutine/task each, blocked in read after one echo): server VmRSS delta / N."),
+    w("http_hello", "Network", "requests/s", NET, "minimal HTTP/1.1 hello, keep-alive GET / on 100 connections."),
 ];
 
 /// The catalogue entry of a result id.
@@ -130,7 +137,7 @@ const fn t(workload: &'static str, issue: u32, text: &'static str, goal: Goal) -
     Target { workload, issue, text, goal, stretch: false }
 }
 
-/// The targets of issues 3–8, in report order.
+/// The targets of the issues, in report order.
 pub const TARGETS: &[Target] = &[
     t("spawn_1m", 3, "≥ 3× the BEAM's rate, same sitting", Goal::Peer { peer: "erlang", factor: 3.0, quoted: None }),
     t(
@@ -175,6 +182,16 @@ pub const TARGETS: &[Target] = &[
     t("dynsup_idle_1m_rss_total", 7, "≤ 1.5 GiB in total", Goal::AtMost(1536.0)),
     t("dynsup_shutdown_100k", 7, "< 200 ms", Goal::Below(200.0)),
     t("dynsup_shutdown_1m", 7, "< 2 s", Goal::Below(2000.0)),
+    t("net_echo_100", 16, "≥ 1.5× Go, same sitting", Goal::Peer { peer: "go", factor: 1.5, quoted: None }),
+    t("net_echo_100", 16, "≥ 1.5× tokio, same sitting", Goal::Peer { peer: "tokio", factor: 1.5, quoted: None }),
+    t("net_echo_10k", 16, "≥ 1.5× Go, same sitting", Goal::Peer { peer: "go", factor: 1.5, quoted: None }),
+    t("net_echo_10k", 16, "≥ 1.5× tokio, same sitting", Goal::Peer { peer: "tokio", factor: 1.5, quoted: None }),
+    t(
+        "net_idle_10k_mem",
+        16,
+        "an idle connection smaller than Go's goroutine per connection",
+        Goal::Peer { peer: "go", factor: 1.0, quoted: None },
+    ),
 ];
 
 /// A figure an issue quotes, shown beside a workload for context (not a
@@ -226,6 +243,7 @@ pub fn install_hint(implementation: &str) -> &'static str {
         "erlang" => "apt-get install erlang",
         "elixir" => "apt-get install elixir",
         "go" => "apt-get install golang-go",
+        "tokio" => "cargo (builds benches/peers/net/tokio)",
         _ => "",
     }
 }
@@ -236,6 +254,7 @@ pub fn display(implementation: &str) -> &str {
         "ember" => "Ember",
         "erlang" => "Erlang",
         "elixir" => "Elixir",
+        "tokio" => "tokio",
         "go" => "Go",
         "tokio" => "tokio",
         other => other,

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 /// The implementations whose lines are understood, in table order.
-pub const IMPLS: &[&str] = &["ember", "erlang", "elixir", "go"];
+pub const IMPLS: &[&str] = &["ember", "erlang", "elixir", "go", "tokio"];
 
 /// One `RESULT` line.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 /// The peers, in column order.
-pub const PEERS: &[&str] = &["erlang", "elixir", "go"];
+pub const PEERS: &[&str] = &["erlang", "elixir", "go", "tokio"];
 
 /// How the report refers to its surroundings.
 #[derive(Clone, Debug)]
