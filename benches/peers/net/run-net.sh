@@ -53,7 +53,7 @@ say() { echo "$*" >&2; }
 build="$root/target/peers-net"
 mkdir -p "$build"
 echo "# ember net peers run $(date -u +%Y-%m-%dT%H:%M:%SZ) runs=$runs quick=$quick secs=$secs impls=${only//,/ }"
-echo "# machine: nproc=$(nproc) kernel=$(uname -r) nofile=$(ulimit -Hn)"
+echo "# net peers, machine: nproc=$(nproc) kernel=$(uname -r) nofile=$(ulimit -Hn)"
 
 say "== building the load generator and the servers"
 ( cd "$here/loadgen" && CARGO_TARGET_DIR="$build" cargo build --release --quiet ) || { say "!! loadgen build failed"; exit 1; }
@@ -64,20 +64,20 @@ for imp in ${only//,/ }; do
   case "$imp" in
     ember)
       exe="$(cd "$root" && cargo bench --no-run --bench net_ember 2>&1 | grep -E 'Executable benches/net_ember\.rs' | tail -1 | sed -E 's/.*\((.*)\)$/\1/')"
-      [ -x "$exe" ] && { server[ember]="$exe"; impls+=(ember); echo "# ember $(cd "$root" && git rev-parse --short HEAD 2>/dev/null)"; } || say "!! cannot build net_ember" ;;
+      [ -x "$exe" ] && { server[ember]="$exe"; impls+=(ember); } || say "!! cannot build net_ember" ;;
     tokio)
       if ( cd "$here/tokio" && CARGO_TARGET_DIR="$build" cargo build --release --quiet ); then
         server[tokio]="$build/release/ember-netpeer-tokio"; impls+=(tokio)
-        echo "# tokio $(grep -A1 'name = "tokio"' "$here/tokio/Cargo.lock" 2>/dev/null | sed -n 's/version = //p' | tr -d '"')"
+        echo "# tokio: $(grep -A1 'name = "tokio"' "$here/tokio/Cargo.lock" 2>/dev/null | sed -n 's/version = //p' | tr -d '"')"
       else say "!! tokio peer build failed"; fi ;;
     go)
       if command -v go >/dev/null && ( cd "$here/go" && GO111MODULE=off go build -o "$build/netpeer-go" main.go ); then
-        server[go]="$build/netpeer-go"; impls+=(go); echo "# go $(go version | cut -d' ' -f3)"
+        server[go]="$build/netpeer-go"; impls+=(go); echo "# go: $(go version | cut -d' ' -f3)"
       else echo "# missing: go (apt-get install golang-go)"; fi ;;
     erlang)
       if command -v erlc >/dev/null && erlc -o "$build" "$here/erlang/ember_net.erl"; then
         server[erlang]="erl"; impls+=(erlang)
-        echo "# erlang OTP $(erl -noshell -eval 'io:format("~s", [erlang:system_info(otp_release)]), halt().')"
+        echo "# erlang: OTP $(erl -noshell -eval 'io:format("~s", [erlang:system_info(otp_release)]), halt().')"
       else echo "# missing: erlang (apt-get install erlang)"; fi ;;
     *) say "unknown implementation $imp" ;;
   esac
