@@ -26,6 +26,7 @@ const BEAM_GO: &[&str] = &["erlang", "elixir", "go"];
 const ELIXIR: &[&str] = &["elixir"];
 const NONE: &[&str] = &[];
 const NET: &[&str] = &["erlang", "go", "tokio"];
+const BEAM_NET: &[&str] = &["erlang"];
 
 const fn w(
     id: &'static str,
@@ -88,6 +89,7 @@ pub const WORKLOADS: &[Workload] = &[
     w("net_echo_10k", "Network", "roundtrips/s", NET, "the same, 10,000 connections."),
     w("net_accept", "Network", "conns/s", NET, "4 clients × (connect, echo one line, close): accepted connections per second."),
     w("net_idle_10k_mem", "Network", "bytes/conn", NET, "10,000 idle connections (a process/goroutine/task each, blocked in read after one echo): server VmRSS delta / N."),
+    w("net_idle_10k_mem_hibernated", "Network", "bytes/conn", BEAM_NET, "the same, with a handler that waits in active mode, hibernated (Erlang: {active, once} + erlang:hibernate/3)."),
     w("http_hello", "Network", "requests/s", NET, "minimal HTTP/1.1 hello, keep-alive GET / on 100 connections."),
 ];
 
@@ -254,7 +256,6 @@ pub fn display(implementation: &str) -> &str {
         "ember" => "Ember",
         "erlang" => "Erlang",
         "elixir" => "Elixir",
-        "tokio" => "tokio",
         "go" => "Go",
         "tokio" => "tokio",
         other => other,
