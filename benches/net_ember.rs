@@ -5,6 +5,9 @@
 //! ```text
 //! cargo bench --bench net_ember -- echo ADDR    # line echo, a process per connection
 //! cargo bench --bench net_ember -- http ADDR    # examples/http_hello's server
+//! cargo bench --bench net_ember -- echo-hibernate ADDR
+//!     # echo in active mode, hibernating between messages: an idle
+//!     # connection holds no stack (Erlang's {active, once} + hibernate)
 //! ```
 //!
 //! Runs until killed. Default runtime settings (one scheduler per core).
@@ -13,7 +16,7 @@
 #[path = "../examples/http_hello.rs"]
 mod http_hello;
 
-use ember::net::{TcpListener, TcpStream};
+use ember::net::{Tcp, TcpClosed, TcpError, TcpListener, TcpStream};
 use std::io::{BufRead, BufReader, Write};
 
 fn main() {
@@ -35,6 +38,14 @@ fn main() {
                 }
             },
             "http" => http_hello::accept_loop(listener),
+            "echo-hibernate" => loop {
+                if let Ok((stream, _)) = listener.accept() {
+                    ember::spawn(move || {
+                        let _ = stream.set_nodelay(true);
+                        wait_hibernated(stream)
+                    });
+                }
+            },
             _ => panic!("unknown server {kind}"),
         }
     })
@@ -56,6 +67,25 @@ fn echo(stream: TcpStream) {
                 }
             }
         }
+    }
+}
+
+/// Arms the socket for one message and gives the stack back until it comes.
+fn wait_hibernated(stream: TcpStream) -> ! {
+    if stream.set_active_once().is_err() {
+        ember::exit(ember::Reason::Normal);
+    }
+    ember::hibernate(move || on_data(stream))
+}
+
+fn on_data(stream: TcpStream) {
+    let open = ember::Select::new()
+        .on(|m: Tcp| (&stream).write_all(&m.data).is_ok())
+        .on(|_: TcpClosed| false)
+        .on(|_: TcpError| false)
+        .wait();
+    if open {
+        wait_hibernated(stream)
     }
 }
 

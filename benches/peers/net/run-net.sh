@@ -12,6 +12,9 @@
 #   net_accept        connect, echo one line, close (4 clients)  conns/s
 #   net_idle_10k_mem  10,000 idle connections (one echo each):
 #                     server VmRSS delta / N                     bytes/conn
+#   net_idle_10k_mem_hibernated
+#                     the same with a handler that waits in active
+#                     mode, hibernated (Ember, Erlang only)      bytes/conn
 #   http_hello        keep-alive GET / on 100 connections        requests/s
 #
 # Every (workload, implementation, run) starts a fresh server process;
@@ -42,7 +45,7 @@ while [ $# -gt 0 ]; do
     *) requested+=("$1"); shift ;;
   esac
 done
-all_workloads=(net_echo_1 net_echo_100 net_echo_10k net_accept net_idle_10k_mem http_hello)
+all_workloads=(net_echo_1 net_echo_100 net_echo_10k net_accept net_idle_10k_mem net_idle_10k_mem_hibernated http_hello)
 [ ${#requested[@]} -gt 0 ] && workloads=("${requested[@]}") || workloads=("${all_workloads[@]}")
 secs=5; big=10000
 [ "$quick" = 1 ] && { secs=2; big=1000; }
@@ -99,6 +102,9 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 measure() { # workload impl -> prints a RESULT line
   local w="$1" imp="$2" kind=echo out
   [ "$w" = http_hello ] && kind=http
+  if [ "$w" = net_idle_10k_mem_hibernated ]; then
+    case "$imp" in ember) kind=echo-hibernate ;; erlang) kind=echo_hibernate ;; *) return ;; esac
+  fi
   start_server "$imp" "$kind" || { echo "# $w $imp: server did not start"; return; }
   case "$w" in
     net_echo_1) out="$(timeout "$timeout_s" "$load" echo "$addr" 1 "$secs")" ;;
@@ -106,7 +112,7 @@ measure() { # workload impl -> prints a RESULT line
     net_echo_10k) out="$(timeout "$timeout_s" "$load" echo "$addr" "$big" "$secs")" ;;
     net_accept) out="$(timeout "$timeout_s" "$load" accept "$addr" 4 "$secs")" ;;
     http_hello) out="$(timeout "$timeout_s" "$load" http "$addr" 100 "$secs")" ;;
-    net_idle_10k_mem)
+    net_idle_10k_mem*)
       sleep 1
       local base after fifo="$build/idle.$$"
       base="$(rss_kib "$srv_pid")"

@@ -149,27 +149,26 @@ impl ActiveSink for Shared<mio::net::TcpStream> {
     }
 }
 
-/// Reads what is there, up to [`MAX_MESSAGE`] bytes: 4 KiB first (most
-/// messages are small), more while the buffer fills. Returns the bytes read
-/// (0: the peer closed), or the first call's error.
+thread_local! {
+    /// Where active-mode reads land before they are copied into a message
+    /// of the exact size: no large transient allocation per read, which
+    /// fragments the heap of a server with many idle connections.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads what is there, up to [`MAX_MESSAGE`] bytes, into `buf` (exactly
+/// sized). Returns the bytes read (0: the peer closed).
 fn read_available(fd: std::os::fd::RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let mut len = 0;
-    let mut chunk = 4096;
-    loop {
-        buf.resize(len + chunk, 0);
-        match recv(fd, &mut buf[len..], 0) {
-            Ok(n) => {
-                len += n;
-                if n < chunk || len >= MAX_MESSAGE || n == 0 {
-                    break;
-                }
-                chunk = (chunk * 2).min(MAX_MESSAGE - len);
-            }
-            Err(e) if len == 0 => return Err(e),
-            // Data first; the error (or WouldBlock) shows up next time.
-            Err(_) => break,
-        }
-    }
-    buf.truncate(len);
-    Ok(len)
+    let mut read = |scratch: &mut Vec<u8>| {
+        scratch.resize(MAX_MESSAGE, 0);
+        let n = recv(fd, scratch, 0)?;
+        buf.extend_from_slice(&scratch[..n]);
+        Ok(n)
+    };
+    // Not held across anything that could suspend or re-enter: the borrow
+    // ends with the call (a nested use, should one happen, gets its own).
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut scratch) => read(&mut scratch),
+        Err(_) => read(&mut Vec::new()),
+    })
 }

@@ -3,8 +3,11 @@
 %% same servers as benches/net_ember.rs.
 %%
 %%   erlc ember_net.erl && erl -noshell -s ember_net main echo 17001
+%%
+%% echo_hibernate: {active, once} and erlang:hibernate/3 between messages,
+%% the way BEAM servers hold many idle connections.
 -module(ember_net).
--export([main/1]).
+-export([main/1, wait_hibernated/1]).
 
 -define(BODY, <<"Hello, world!\n">>).
 
@@ -17,6 +20,7 @@ main([Kind, Port]) ->
 %% Line framing by the driver for echo (what an Erlang echo server does);
 %% raw bytes for HTTP, parsed as the other peers do.
 opts(echo) -> [{packet, line}, {buffer, 4096}];
+opts(echo_hibernate) -> [{packet, raw}];
 opts(http) -> [{packet, raw}].
 
 accept(L, Kind) ->
@@ -29,6 +33,9 @@ accept(L, Kind) ->
     end,
     accept(L, Kind).
 
+serve(echo_hibernate, S, _) ->
+    ok = inet:setopts(S, [{active, once}]),
+    erlang:hibernate(?MODULE, wait_hibernated, [S]);
 serve(echo, S, _) ->
     case gen_tcp:recv(S, 0) of
         {ok, Line} ->
@@ -53,4 +60,14 @@ serve(http, S, Buf) ->
                 {ok, More} -> serve(http, S, <<Buf/binary, More/binary>>);
                 _ -> gen_tcp:close(S)
             end
+    end.
+
+wait_hibernated(S) ->
+    receive
+        {tcp, S, Data} ->
+            ok = gen_tcp:send(S, Data),
+            ok = inet:setopts(S, [{active, once}]),
+            erlang:hibernate(?MODULE, wait_hibernated, [S]);
+        {tcp_closed, S} -> ok;
+        {tcp_error, S, _} -> gen_tcp:close(S)
     end.
