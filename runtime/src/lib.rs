@@ -33,7 +33,11 @@
 //! * `signal` — links, monitors, exit signals;
 //! * `name` — registered names, `via` naming, addresses;
 //! * `time` and `timer` — timers;
-//! * `stack` — the stack pool.
+//! * `stack` — the stack pool;
+//! * `io` — the reactor (epoll through `mio`), socket readiness, the
+//!   per-process resource table;
+//! * [`net`] — TCP, UDP and Unix sockets for processes;
+//! * `future` (feature `tokio`) — `block_on` for async crates.
 //!
 //! Processes migrate between worker threads at every suspension (any call
 //! that may wait: receive, sleep, blocking, or a yield when the slice is

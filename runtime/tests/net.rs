@@ -673,6 +673,38 @@ fn a_gen_server_serves_calls_and_its_connection_in_one_loop() {
 }
 
 #[test]
+fn std_io_code_runs_unchanged_and_host_names_resolve() {
+    let _s = serial();
+    no_fd_leaked(|| {
+        run(|| {
+            let me = self_pid();
+            // "localhost" is a host name: resolved on the blocking pool.
+            let listener = TcpListener::bind("localhost:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            spawn(move || {
+                let (stream, _) = listener.accept().unwrap();
+                // serde_json reads a document straight off the socket.
+                let value: serde_json::Value = serde_json::from_reader(&stream).unwrap();
+                send(me, value.to_string());
+            });
+            let mut client = TcpStream::connect(("localhost", port)).unwrap();
+            client.write_all(br#"{"greeting": "hello", "n": [1, 2, 3]}"#).unwrap();
+            client.shutdown(Shutdown::Write).unwrap();
+            let got: String = recv_bounded();
+            assert_eq!(got, r#"{"greeting":"hello","n":[1,2,3]}"#);
+            // IPv6 loopback, where the machine has it.
+            if let Ok(v6) = TcpListener::bind("[::1]:0") {
+                let addr = v6.local_addr().unwrap();
+                let c = TcpStream::connect(addr).unwrap();
+                let (s, peer) = v6.accept().unwrap();
+                assert_eq!(peer, c.local_addr().unwrap());
+                drop((c, s));
+            }
+        })
+    });
+}
+
+#[test]
 fn udp_and_unix_sockets() {
     let _s = serial();
     no_fd_leaked(|| {
