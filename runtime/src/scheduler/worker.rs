@@ -174,6 +174,13 @@ impl WorkerLocal {
             if let Some(index) = self.local_process() {
                 return Some(index);
             }
+            // Readiness is work too (Go's findrunnable polls the network
+            // before it spins): the poller role may be free while we spin.
+            if crate::io::poll_now() > 0 {
+                if let Some(index) = self.local_process() {
+                    return Some(index);
+                }
+            }
             let searching = sched.idle.start_searching();
             if searching {
                 for round in 0..SPINS {
@@ -186,8 +193,11 @@ impl WorkerLocal {
                         }
                         return Some(index);
                     }
-                    if round % 256 == 255 {
-                        self.fire_timers(true);
+                    if round % 64 == 63 {
+                        crate::io::poll_now();
+                        if round % 256 == 255 {
+                            self.fire_timers(true);
+                        }
                         if let Some(index) = self.local_process() {
                             if sched.idle.stop_searching() {
                                 sched.notify();
