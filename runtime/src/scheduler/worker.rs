@@ -183,11 +183,16 @@ impl WorkerLocal {
             }
             let searching = sched.idle.start_searching();
             if searching {
-                for round in 0..SPINS {
+                // While sockets exist, spin an eighth as long: the work
+                // that comes next is mostly readiness, which the poll
+                // delivers, and on a machine shared with the peers (a
+                // client on loopback) the spin's CPU is theirs.
+                let spins = if crate::io::started().is_some_and(|r| r.registered() > 0) { SPINS / 8 } else { SPINS };
+                for round in 0..spins {
                     // Only after a while does a searcher take another
                     // worker's run-next: that process most likely runs on
                     // its own core in a moment, with its caches warm.
-                    if let Some(index) = self.steal(round >= SPINS / 2) {
+                    if let Some(index) = self.steal(round >= spins / 2) {
                         if sched.idle.stop_searching() {
                             sched.notify();
                         }
