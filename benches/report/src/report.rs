@@ -438,27 +438,31 @@ pub fn build(results: &Results, opts: &Options) -> Result<Report, String> {
 
     // ------------------------------------------------------------ table
     md.push_str("## Results\n\n");
-    md.push_str("| workload | unit | Ember | Erlang | Elixir | Go | Ember vs Erlang | vs Elixir | vs Go |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str(
+        "| workload | unit | Ember | Erlang | Elixir | Go | tokio | Ember vs Erlang | vs Elixir | vs Go | vs tokio |\n",
+    );
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for row in &rows {
         let name = if row.primary { format!("[`{}`](#{})", row.id, row.id) } else { format!("↳ `{}`", row.id) };
         let better = if higher_is_better(&row.unit) { "↑" } else { "↓" };
         let _ = writeln!(
             md,
-            "| {name} | {} {better} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} {better} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.unit,
             ctx.cell(row, "ember"),
             ctx.cell(row, "erlang"),
             ctx.cell(row, "elixir"),
             ctx.cell(row, "go"),
+            ctx.cell(row, "tokio"),
             ctx.ratio_cell(row, "erlang"),
             ctx.ratio_cell(row, "elixir"),
             ctx.ratio_cell(row, "go"),
+            ctx.ratio_cell(row, "tokio"),
         );
     }
     md.push_str(
         "\n↑ higher is better, ↓ lower is better. – : no implementation (the peers implement the registry and \
-         partition workloads in Elixir only, and Go only the process core). † : a kept run was disturbed by other \
+         partition workloads in Elixir only, Go only the process core and the network, tokio only the network). † : a kept run was disturbed by other \
          processes. ‡ : see *Not measured* below. ↳ : an extra line printed beside the workload above it \
          (`_vm`: the BEAM's own accounting of process memory; `_pte`: Ember's page tables, which VmRSS does not \
          include; `_total`: the whole RSS delta).\n\n",
