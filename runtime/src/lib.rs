@@ -37,7 +37,11 @@
 //!   (`signal/decision.rs`);
 //! * `name` — registered names, `via` naming, addresses;
 //! * `time` (the API) and `timer` (the per-worker wheels) — timers;
-//! * `stack` — the stack pool.
+//! * `stack` — the stack pool, and stack-overflow handling;
+//! * `io` — the reactor (epoll through `mio`), socket readiness, the
+//!   per-process resource table;
+//! * [`net`] — TCP, UDP and Unix sockets for processes;
+//! * `future` (feature `tokio`) — `block_on` for async crates.
 //!
 //! Processes migrate between worker threads at every suspension (any call
 //! that may wait: receive, sleep, blocking, or a yield when the slice is
@@ -46,9 +50,13 @@
 #![deny(missing_docs)]
 
 pub mod agent;
+#[cfg(feature = "tokio")]
+pub mod future;
 pub mod gen_server;
+mod io;
 mod mailbox;
 mod name;
+pub mod net;
 mod pid;
 mod process;
 mod reason;

@@ -31,6 +31,8 @@ const IDLE: &[&str] = &["erlang", "elixir", "tokio", "may"];
 const ACTORS: &[&str] = &["erlang", "elixir", "ractor"];
 const ELIXIR: &[&str] = &["elixir"];
 const NONE: &[&str] = &[];
+const NET: &[&str] = &["erlang", "go", "tokio"];
+const BEAM_NET: &[&str] = &["erlang"];
 
 const fn w(
     id: &'static str,
@@ -92,6 +94,13 @@ pub const WORKLOADS: &[Workload] = &[
     w("registry_register_unregister", "Registry", "ops/s", ELIXIR, "1,000,000 × (register a fresh key + unregister it)."),
     w("via_call", "Registry", "calls/s", ELIXIR, "1,000,000 GenServer calls through a via-Registry name."),
     w("pid_call", "Registry", "calls/s", ELIXIR, "the same calls through the pid."),
+    w("net_echo_1", "Network", "roundtrips/s", NET, "line echo on loopback, 1 connection, closed loop (benches/peers/net: one load generator for every server)."),
+    w("net_echo_100", "Network", "roundtrips/s", NET, "the same, 100 connections."),
+    w("net_echo_10k", "Network", "roundtrips/s", NET, "the same, 10,000 connections."),
+    w("net_accept", "Network", "conns/s", NET, "4 clients × (connect, echo one line, close): accepted connections per second."),
+    w("net_idle_10k_mem", "Network", "bytes/conn", NET, "10,000 idle connections (a process/goroutine/task each, blocked in read after one echo): server VmRSS delta / N."),
+    w("net_idle_10k_mem_hibernated", "Network", "bytes/conn", BEAM_NET, "the same, with a handler that waits in active mode, hibernated (Erlang: {active, once} + erlang:hibernate/3)."),
+    w("http_hello", "Network", "requests/s", NET, "minimal HTTP/1.1 hello, keep-alive GET / on 100 connections."),
 ];
 
 /// The catalogue entry of a result id.
@@ -242,6 +251,16 @@ pub const TARGETS: &[Target] = &[
     t("mem_idle_100k", 15, "≤ 4.3 KB per idle process", Goal::AtMost(4300.0)),
     t("mem_idle_1m", 15, "≤ 4.3 KB per idle process", Goal::AtMost(4300.0)),
     t("mem_hibernated_genserver_1m", 15, "≤ 512 B per hibernated GenServer", Goal::AtMost(512.0)),
+    t("net_echo_100", 16, "≥ 1.5× Go, same sitting", Goal::Peer { peer: "go", factor: 1.5, quoted: None }),
+    t("net_echo_100", 16, "≥ 1.5× tokio, same sitting", Goal::Peer { peer: "tokio", factor: 1.5, quoted: None }),
+    t("net_echo_10k", 16, "≥ 1.5× Go, same sitting", Goal::Peer { peer: "go", factor: 1.5, quoted: None }),
+    t("net_echo_10k", 16, "≥ 1.5× tokio, same sitting", Goal::Peer { peer: "tokio", factor: 1.5, quoted: None }),
+    t(
+        "net_idle_10k_mem",
+        16,
+        "an idle connection smaller than Go's goroutine per connection",
+        Goal::Peer { peer: "go", factor: 1.0, quoted: None },
+    ),
 ];
 
 /// A figure an issue quotes, shown beside a workload for context (not a

@@ -193,6 +193,10 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
         (detached, local.on_exit.take(), std::mem::take(&mut local.mailbox))
     };
     slot.mailbox_len.store(0, Ordering::Relaxed);
+    // Sockets it still owns: released, or closed if its stack was abandoned
+    // (an overflow, or shutdown giving up on it: see `io::resource`).
+    // SAFETY: as above; short borrow.
+    unsafe { slot.local().resources.on_exit(slot.pid(sched.node)) };
     // A detached remnant reports nothing: its identity was reported when the
     // `Kill` ended it.
     retire_identity(sched, slot, &reason, by_signal || detached, true, on_exit);

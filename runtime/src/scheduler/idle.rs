@@ -96,9 +96,18 @@ impl Idle {
 
     /// The worker registers as a sleeper, leaving the searching state if it
     /// was in it. It must re-check every queue afterwards, before parking.
-    pub(crate) fn sleep(&self, worker: usize, was_searching: bool) {
+    ///
+    /// A worker about to park in the reactor's poll (`polling`) goes to the
+    /// far end of the list: producers wake the workers parked on their
+    /// condition variables first, so the poll goes on while there is anyone
+    /// else to run the work.
+    pub(crate) fn sleep(&self, worker: usize, was_searching: bool, polling: bool) {
         let mut sleepers = self.sleepers.lock();
-        sleepers.push(worker);
+        if polling {
+            sleepers.insert(0, worker);
+        } else {
+            sleepers.push(worker);
+        }
         let delta = if was_searching { SLEEPING_ONE.wrapping_sub(SEARCHING_ONE) } else { SLEEPING_ONE };
         self.state.fetch_add(delta, Ordering::SeqCst);
         drop(sleepers);
@@ -160,7 +169,7 @@ mod loom_tests {
                 if m.queue.load(Ordering::SeqCst) > 0 {
                     return true;
                 }
-                m.idle.sleep(1, searching);
+                m.idle.sleep(1, searching, false);
                 if m.queue.load(Ordering::SeqCst) > 0 {
                     m.idle.wake_up(1);
                     return true;
@@ -196,7 +205,7 @@ mod loom_tests {
                 }
             });
             // The searcher looked before the push and found nothing...
-            m.idle.sleep(0, true);
+            m.idle.sleep(0, true, false);
             if m.queue.load(Ordering::SeqCst) == 0 {
                 m.parkers[0].park(None);
             }
@@ -215,7 +224,7 @@ mod tests {
     fn notify_only_when_nobody_searches() {
         let idle = Idle::new(2);
         assert_eq!(idle.worker_to_notify(), None, "nobody sleeps");
-        idle.sleep(1, false);
+        idle.sleep(1, false, false);
         assert_eq!(idle.counts(), (0, 1));
         assert!(idle.start_searching());
         assert_eq!(idle.worker_to_notify(), None, "a searcher will find it");
@@ -224,7 +233,7 @@ mod tests {
         assert_eq!(idle.counts(), (1, 0), "the woken worker counts as searching");
         assert!(idle.wake_up(1), "it was picked by a producer");
         assert!(idle.stop_searching());
-        idle.sleep(1, false);
+        idle.sleep(1, false, false);
         assert!(!idle.wake_up(1), "timed out: removes itself");
         assert_eq!(idle.counts(), (0, 0));
     }

@@ -9,7 +9,9 @@
 //! due, stealing a batch of floating processes from the injector or a random
 //! victim, spinning a little, and finally parking until woken or until the
 //! earliest timer is due (see `idle` and `pinned` for the sleep/wake
-//! protocols).
+//! protocols). One parked worker parks in the reactor's poll rather than on
+//! its condvar (see `crate::io::reactor` and `park`), and every 64th pick a
+//! busy worker polls the reactor without blocking.
 //!
 //! Stealing respects placement: only floating processes are ever stolen. In
 //! the first half of its spin a thief leaves a victim's last queued process
@@ -204,6 +206,9 @@ impl WorkerLocal {
         self.tick.set(tick);
         if tick % 64 == 0 {
             self.fire_timers(false);
+            // Busy workers look at the reactor too (it skips if another
+            // thread is polling), so I/O is seen while no worker is idle.
+            crate::io::poll_now();
             self.check_surplus();
         }
         if tick % 61 == 0 && self.takes_floating() {
@@ -288,21 +293,34 @@ impl WorkerLocal {
                 self.park_alone();
                 continue;
             }
+            // Readiness is work too (Go's findrunnable polls the network
+            // before it spins): the poller role may be free while we spin.
+            if crate::io::poll_now() > 0 {
+                if let Some(index) = self.local_process() {
+                    return Some(index);
+                }
+            }
             let searching = sched.idle.start_searching();
             if searching {
-                for round in 0..SPINS {
+                // While sockets exist, spin an eighth as long: the work that
+                // comes next is mostly readiness, which the poll delivers.
+                let spins = if crate::io::started().is_some_and(|r| r.registered() > 0) { SPINS / 8 } else { SPINS };
+                for round in 0..spins {
                     // Only after a while does a searcher take another
                     // worker's run-next or its last queued process: those
                     // most likely run on their own core in a moment, with
                     // their caches warm, next to their correspondents.
-                    if let Some(index) = self.steal(round >= SPINS / 2) {
+                    if let Some(index) = self.steal(round >= spins / 2) {
                         if sched.idle.stop_searching() {
                             sched.notify();
                         }
                         return Some(index);
                     }
-                    if round % 256 == 255 {
-                        self.fire_timers(true);
+                    if round % 64 == 63 {
+                        crate::io::poll_now();
+                        if round % 256 == 255 {
+                            self.fire_timers(true);
+                        }
                         if let Some(index) = self.local_process() {
                             if sched.idle.stop_searching() {
                                 sched.notify();
@@ -313,12 +331,26 @@ impl WorkerLocal {
                     std::hint::spin_loop();
                 }
             }
-            sched.idle.sleep(self.index, searching);
+            // At most one idle worker (of all runtimes) parks in the
+            // reactor's poll; the others on their condvars.
+            let reactor = crate::io::started().filter(|r| r.try_take_poller());
+            sched.idle.sleep(self.index, searching, reactor.is_some());
             let inbox_empty = self.shared().pinned.going_to_sleep();
+            let mut ready = Vec::new();
             if inbox_empty && !(sched.stop.load(Ordering::Acquire) || self.work_anywhere()) {
                 let deadline = self.earliest_timer();
-                self.shared().parker.park(deadline);
+                let parker = &self.shared().parker;
+                match reactor {
+                    Some(r) => parker.park_polling(|| {
+                        let timeout = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+                        r.poll_blocking(timeout, &mut ready);
+                    }),
+                    None => parker.park(deadline),
+                }
                 sched.sysmon.worker_woke();
+            }
+            if let Some(r) = reactor {
+                r.release_poller();
             }
             self.shared().pinned.awake();
             if sched.idle.wake_up(self.index) {
@@ -326,6 +358,10 @@ impl WorkerLocal {
                 // the loop decides afresh.
                 sched.idle.stop_searching();
             }
+            // Awake and counted as such: the processes whose sockets became
+            // ready go to their queues, and `notify` wakes another worker
+            // for them if there are several.
+            crate::io::wake_all(&mut ready);
         }
     }
 
@@ -532,6 +568,8 @@ impl WorkerLocal {
         // SAFETY: the coroutine is finished; short borrow.
         let (exit_reason, requested) = unsafe {
             let local = slot.local();
+            // Its sockets are closed at exit: no frame will drop them.
+            local.resources.mark_abandoned();
             (local.exit_reason.take().map(|b| *b), local.stack_size as usize)
         };
         crate::process::exit::overflow_report(slot.pid(self.sched.node), requested, usable);
@@ -555,7 +593,11 @@ impl WorkerLocal {
             slot.pid(self.sched.node)
         );
         // SAFETY: we own the process (it is RUNNING for us); short borrow.
-        unsafe { slot.local().stack_base = 0 };
+        unsafe {
+            let local = slot.local();
+            local.stack_base = 0;
+            local.resources.mark_abandoned();
+        }
         slot.stack_used.store(0, Ordering::Relaxed);
         terminate(&self.sched, slot, Reason::Killed, true);
     }

@@ -38,7 +38,7 @@ impl std::error::Error for LinkError {}
 /// restarted child often lands in its predecessor's slot), i.e. a process
 /// that no longer exists — `None`, as for any dead pid, so that the slot is
 /// never locked twice.
-pub(crate) fn other_slot<'a>(cur: &'a Current, pid: Pid) -> Option<&'a Slot> {
+pub(crate) fn other_slot(cur: &Current, pid: Pid) -> Option<&Slot> {
     (pid.node == cur.sched().node).then(|| cur.sched().slot(pid)).flatten().filter(|t| t.index != cur.slot().index)
 }
 
