@@ -139,7 +139,7 @@ impl Reactor {
     /// the poll lock if another thread polls without blocking.
     pub(crate) fn poll_blocking(&self, timeout: Option<Duration>, woken: &mut Vec<Waiter>) {
         let mut guard = self.poll.lock();
-        self.poll_locked(&mut guard, timeout, woken);
+        self.poll_locked(&mut guard, timeout, woken, true);
     }
 
     /// Polls without waiting; returns `false` (and does nothing) when
@@ -148,11 +148,22 @@ impl Reactor {
         let Some(mut guard) = self.poll.try_lock() else {
             return false;
         };
-        self.poll_locked(&mut guard, Some(Duration::ZERO), woken);
+        self.poll_locked(&mut guard, Some(Duration::ZERO), woken, false);
         true
     }
 
-    fn poll_locked(&self, guard: &mut (Poll, Events), timeout: Option<Duration>, woken: &mut Vec<Waiter>) {
+    /// `blocking`: this is the poller's own poll. A non-blocking poll that
+    /// takes the waker's event while a poller holds its role writes the
+    /// waker again: the event was meant for the poller, which may be about
+    /// to block in `epoll_wait` (it waited for the poll lock meanwhile), and
+    /// would otherwise sleep through its wake-up.
+    fn poll_locked(
+        &self,
+        guard: &mut (Poll, Events),
+        timeout: Option<Duration>,
+        woken: &mut Vec<Waiter>,
+        blocking: bool,
+    ) {
         let (poll, events) = guard;
         if let Err(e) = poll.poll(events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -167,6 +178,9 @@ impl Reactor {
         for event in events.iter() {
             let tok = event.token();
             if tok == WAKER {
+                if !blocking && self.poller.load(Ordering::Acquire) {
+                    self.wake_poller();
+                }
                 continue;
             }
             let (key, generation) = (tok.0 & 0xffff_ffff, (tok.0 >> 32) as u32);

@@ -144,6 +144,11 @@ impl RunNext {
         self.0.compare_exchange(index, RUN_NEXT_EMPTY, Ordering::AcqRel, Ordering::Relaxed).ok()
     }
 
+    #[allow(dead_code)]
+    pub(crate) fn peek(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
     /// Owner: takes whatever is there.
     pub(crate) fn take(&self) -> Option<u32> {
         if self.0.load(Ordering::Relaxed) == RUN_NEXT_EMPTY {

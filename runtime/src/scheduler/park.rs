@@ -142,4 +142,44 @@ mod loom_tests {
             assert!(work.load(Ordering::SeqCst));
         });
     }
+
+    /// A busy worker's non-blocking poll can take the waker's event meant
+    /// for the poller (which waits for the poll lock, about to block in the
+    /// poll). It must write the waker again while a poller holds its role,
+    /// or the poller sleeps through its wake-up (the bug: a hang about one
+    /// run in fifty of the echo test). Mirrors `Reactor::poll_locked`.
+    #[test]
+    fn a_non_blocking_poll_does_not_swallow_the_pollers_wake_up() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let poll = Arc::new(FakePoll { written: Mutex::new(false), cond: Condvar::new() });
+            // The worker holds the poller role from before it parks.
+            let poller_role = Arc::new(AtomicBool::new(true));
+            let work = Arc::new(AtomicBool::new(false));
+            let producer = {
+                let (parker, poll, work) = (parker.clone(), poll.clone(), work.clone());
+                thread::spawn(move || {
+                    work.store(true, Ordering::SeqCst);
+                    parker.unpark_with(|| poll.wake());
+                })
+            };
+            let busy = {
+                let (poll, role) = (poll.clone(), poller_role.clone());
+                thread::spawn(move || {
+                    // poll_now(): takes a pending waker event without blocking.
+                    let took = std::mem::take(&mut *poll.written.lock());
+                    if took && role.load(Ordering::SeqCst) {
+                        poll.wake();
+                    }
+                })
+            };
+            if !work.load(Ordering::SeqCst) {
+                parker.park_polling(|| poll.wait());
+            }
+            poller_role.store(false, Ordering::SeqCst);
+            producer.join().unwrap();
+            busy.join().unwrap();
+            assert!(work.load(Ordering::SeqCst));
+        });
+    }
 }
