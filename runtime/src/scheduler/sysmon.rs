@@ -24,6 +24,9 @@
 //!   a **spare** worker, up to `Builder::max_spare_schedulers`, so the
 //!   runtime keeps its parallelism.
 //!
+//! The monitor also polls the reactor (without blocking) on every sample,
+//! so socket readiness is seen while every worker is busy or held.
+//!
 //! What a held worker still delays: the processes **pinned** to it (started
 //! there and suspended outside a safe point, see `placement`) wait until the
 //! holder returns, because only that thread may resume them; so do timers
@@ -296,6 +299,9 @@ fn run_monitor(sched: &Arc<Scheduler>) {
                 sched.notify();
             }
         }
+        // I/O is polled even while every worker is busy or held (workers
+        // poll only when idle, or every 64 picks).
+        crate::io::poll_now();
         // Timers of workers that cannot fire their own.
         for (index, queue) in sched.timers.iter().enumerate().take(monitor.started()) {
             if !sched.workers[index].watch.fires_own_timers() && queue.is_due(sched.start, now) {
