@@ -23,7 +23,7 @@ impl Scheduler {
             let mut shared = slot.shared.lock();
             if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial {
                 drop(shared);
-                drop(msg);
+                drop_refused(msg);
                 return false;
             }
             shared.push(msg);
@@ -51,7 +51,7 @@ impl Scheduler {
             let mut shared = slot.shared.lock();
             if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial || !shared.monitors.contains(&tag) {
                 drop(shared);
-                drop(msg);
+                drop_refused(msg);
                 return false;
             }
             shared.push(msg);
@@ -61,6 +61,19 @@ impl Scheduler {
             self.schedule_woken(slot.index);
         }
         true
+    }
+}
+
+/// Drops a message nobody will receive: in the sending process (its own
+/// code, so its destructor may use the runtime), or, on a thread that runs no
+/// process (a worker firing a timer, the monitor, a reactor poll), through
+/// `drop_on_worker`, so that a destructor that panics or asks for
+/// `self_pid()` cannot take the thread down. Never under a lock.
+fn drop_refused(msg: Message) {
+    if crate::process::current::try_current().is_some() {
+        drop(msg);
+    } else {
+        crate::process::exit::drop_on_worker(msg);
     }
 }
 

@@ -199,6 +199,10 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding
                     discarded.push(Box::new(reason));
                 } else if let Some((_, name)) = shared.monitors.remove(&monitor) {
                     deliver(local, Box::new(Down { monitor, pid, name, reason }));
+                } else {
+                    // Demonitored meanwhile: the reason (a user term,
+                    // maybe) is dropped outside the lock.
+                    discarded.push(Box::new(reason));
                 }
             }
             Control::Terminate(reason) if exiting || cut => discarded.push(Box::new(reason)),
