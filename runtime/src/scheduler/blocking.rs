@@ -8,6 +8,7 @@ use crate::pid::Pid;
 use crate::process::current::{current, Current};
 use crate::scheduler::{Scheduler, Suspend};
 use parking_lot::{Condvar, Mutex};
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,8 +19,8 @@ use std::time::Duration;
 /// A type-erased job: a function pointer and the address of the frame that
 /// holds its closure and result slot.
 pub(crate) struct BlockingJob {
-    run: unsafe fn(*mut ()),
-    frame: *mut (),
+    run: unsafe fn(*const ()),
+    frame: *const (),
 }
 
 // SAFETY: the frame is only touched by the pool thread that runs the job,
@@ -114,21 +115,30 @@ fn pool_thread(shared: Arc<(Mutex<PoolState>, Condvar)>, keep_alive: Duration) {
     state.threads -= 1;
 }
 
-/// The frame a blocking call keeps on the process's stack.
+/// The frame a blocking call keeps on the process's stack, shared with the
+/// pool thread that runs the job: only ever reached through `&Frame`. The
+/// closure and the result are `UnsafeCell`s that belong to the pool thread
+/// from the hand-over until `done` is set, and to the process after it (the
+/// release/acquire on `done` orders the two); `done`, `pid` and `sched` are
+/// read by both sides at any time.
 struct Frame<F, R> {
-    f: Option<F>,
-    result: Option<std::thread::Result<R>>,
+    f: UnsafeCell<Option<F>>,
+    result: UnsafeCell<Option<std::thread::Result<R>>>,
     done: AtomicBool,
     pid: Pid,
     sched: *const Scheduler,
 }
 
-unsafe fn run_frame<F: FnOnce() -> R, R>(frame: *mut ()) {
-    // SAFETY: `frame` points at a live `Frame<F, R>` (see `blocking`); only
-    // this thread touches it until `done` is set.
-    let frame = unsafe { &mut *(frame as *mut Frame<F, R>) };
-    let f = frame.f.take().expect("a blocking job runs once");
-    frame.result = Some(panic::catch_unwind(AssertUnwindSafe(f)));
+unsafe fn run_frame<F: FnOnce() -> R, R>(frame: *const ()) {
+    // SAFETY: `frame` points at a live `Frame<F, R>` (see `blocking`), only
+    // read through shared references.
+    let frame = unsafe { &*(frame as *const Frame<F, R>) };
+    // SAFETY: until `done` is set, the closure and the result cells are this
+    // thread's alone (the process does not touch them, see `blocking`).
+    let f = unsafe { (*frame.f.get()).take() }.expect("a blocking job runs once");
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    // SAFETY: as above.
+    unsafe { *frame.result.get() = Some(result) };
     let (pid, sched) = (frame.pid, frame.sched);
     // After this store the process may return from `blocking` and its frame
     // may be gone: only the copies taken above are used afterwards.
@@ -165,9 +175,14 @@ where
     let Some(cur) = crate::process::current::try_current() else {
         return f();
     };
-    let mut frame =
-        Frame { f: Some(f), result: None, done: AtomicBool::new(false), pid: cur.pid(), sched: cur.sched() };
-    let job = BlockingJob { run: run_frame::<F, R>, frame: &mut frame as *mut Frame<F, R> as *mut () };
+    let frame = Frame {
+        f: UnsafeCell::new(Some(f)),
+        result: UnsafeCell::new(None),
+        done: AtomicBool::new(false),
+        pid: cur.pid(),
+        sched: cur.sched(),
+    };
+    let job = BlockingJob { run: run_frame::<F, R>, frame: &frame as *const Frame<F, R> as *const () };
     cur.suspend(Suspend::Blocking(job));
     // SAFETY (of lending the frame): we do not return, unwind or otherwise
     // leave this function until `done` is set. Wake-ups and signals that
@@ -175,7 +190,9 @@ where
     // dropped while suspended (every process runs to completion, even at
     // shutdown, which waits for blocking jobs).
     wait_done(&cur, &frame.done);
-    let result = frame.result.take().expect("set before done");
+    // SAFETY: `done` is set (acquire): the pool thread is finished with the
+    // result cell and will not touch the frame again.
+    let result = unsafe { (*frame.result.get()).take() }.expect("set before done");
     let cur = current();
     cur.check_signals();
     match result {
