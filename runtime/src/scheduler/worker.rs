@@ -536,7 +536,7 @@ impl WorkerLocal {
                     local.stack_base = 0;
                     local.stack_limit = 0;
                 }
-                slot.stack_used.store(0, Ordering::Relaxed);
+                slot.stack_depth.clear();
                 let stack = co.into_stack();
                 match outcome {
                     Outcome::Exit(reason, by_signal) => {
@@ -598,7 +598,7 @@ impl WorkerLocal {
             local.stack_base = 0;
             local.resources.mark_abandoned();
         }
-        slot.stack_used.store(0, Ordering::Relaxed);
+        slot.stack_depth.clear();
         terminate(&self.sched, slot, Reason::Killed, true);
     }
 
@@ -672,6 +672,7 @@ impl WorkerLocal {
                     let local = slot.local();
                     local.stack_base = stack.base().get();
                     local.stack_limit = stack.usable_limit();
+                    local.stack_deepest = 0;
                 }
                 Some(Coroutine::with_stack(stack, trampoline(entry)))
             }
