@@ -137,9 +137,7 @@ fn retire_identity(
         send_exit(linked, pid, reason.clone());
     }
     for (monitor, watcher) in monitored_by {
-        if watcher != pid {
-            send_down(watcher, monitor, pid, reason.clone());
-        }
+        send_down(watcher, monitor, pid, reason.clone());
     }
     if !reason.is_clean() && !by_signal {
         crash_report(pid, name.as_ref(), reason);
