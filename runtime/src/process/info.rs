@@ -182,14 +182,18 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
 /// .unwrap();
 /// ```
 pub fn is_alive(pid: Pid) -> bool {
-    with_scheduler(pid, |sched| match sched.slot(pid) {
+    with_scheduler(pid, |sched| alive_in(sched, pid)).unwrap_or(false)
+}
+
+/// [`is_alive`] for a pid of `sched`'s node.
+pub(crate) fn alive_in(sched: &Scheduler, pid: Pid) -> bool {
+    match sched.slot(pid) {
         Some(slot) => {
             let shared = slot.shared.lock();
             shared.alive && slot.serial.load(Ordering::Relaxed) == pid.serial
         }
         None => false,
-    })
-    .unwrap_or(false)
+    }
 }
 
 /// Every live process of the caller's runtime (Erlang `processes/0`).
