@@ -361,6 +361,40 @@ pub trait GenServer: Sized + Send + 'static {
     fn terminate(&mut self, reason: &Reason) {
         let _ = reason;
     }
+
+    /// What the terminate report shows of the state (OTP's
+    /// `format_status`). The default, `None`, shows nothing: a state may
+    /// hold secrets, and a report must not leak them unasked. Return
+    /// `Some(self)` from a `Debug` state to show it all, or a part of it.
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::{GenServer, Init};
+    /// use std::fmt::Debug;
+    ///
+    /// #[derive(Debug)]
+    /// struct Account { owner: String, balance: i64 }
+    ///
+    /// impl GenServer for Account {
+    ///     type Arg = String;
+    ///     type Call = ();
+    ///     type Reply = ();
+    ///     type Cast = ();
+    ///     type Continue = ();
+    ///     fn init(owner: String) -> Init<Self> {
+    ///         Init::Ok(Account { owner, balance: 0 })
+    ///     }
+    ///     /// Reports show the owner, never the balance.
+    ///     fn format_status(&self) -> Option<&dyn Debug> {
+    ///         Some(&self.owner)
+    ///     }
+    /// }
+    ///
+    /// let account = Account { owner: "ada".into(), balance: 10 };
+    /// assert_eq!(format!("{:?}", account.format_status().unwrap()), "\"ada\"");
+    /// ```
+    fn format_status(&self) -> Option<&dyn fmt::Debug> {
+        None
+    }
 }
 
 /// What `init` returns.
