@@ -61,6 +61,7 @@
 //! ```
 
 mod call;
+mod declare;
 mod serve;
 mod start;
 
@@ -70,7 +71,7 @@ pub use start::{start, start_link, AlreadyStarted, ProcessName, StartError, Star
 use crate::name::Dest;
 use crate::pid::{Pid, Ref};
 use crate::reason::Reason;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -394,6 +395,51 @@ pub trait GenServer: Sized + Send + 'static {
     /// ```
     fn format_status(&self) -> Option<&dyn fmt::Debug> {
         None
+    }
+
+    /// The handle type whose calls this server serves: a [`Server<S>`]
+    /// reaches it only when `S::protocol()` is its own, and any other call
+    /// fails at once with [`CallError::WrongServer`]. The default is `Self`.
+    ///
+    /// A server generic over a type its callers cannot name answers to a
+    /// stand-in instead: a type with the same `Call` and `Reply`, used only
+    /// as the `S` of handles. (A stand-in whose `Call` or `Reply` differs
+    /// from the server's is refused with `WrongServer` too.)
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::{start_link, CallResult, GenServer, Init, ReplyTo, Server, StartOptions};
+    /// use std::any::TypeId;
+    ///
+    /// /// Holds some `T`; callers only ask for its size.
+    /// struct Holder<T>(Vec<T>);
+    /// /// The stand-in callers name: `Server<AnyHolder>`.
+    /// struct AnyHolder;
+    ///
+    /// impl GenServer for AnyHolder {
+    ///     type Arg = (); type Call = (); type Reply = usize; type Cast = (); type Continue = ();
+    ///     fn init(_: ()) -> Init<Self> { Init::Ignore } // never started
+    /// }
+    ///
+    /// impl<T: Send + 'static> GenServer for Holder<T> {
+    ///     type Arg = Vec<T>; type Call = (); type Reply = usize; type Cast = (); type Continue = ();
+    ///     fn init(items: Vec<T>) -> Init<Self> { Init::Ok(Holder(items)) }
+    ///     fn handle_call(&mut self, _: (), _from: ReplyTo<usize>) -> CallResult<Self> {
+    ///         CallResult::Reply(self.0.len())
+    ///     }
+    ///     fn protocol() -> TypeId {
+    ///         TypeId::of::<AnyHolder>()
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     let holder = start_link::<Holder<char>>(vec!['a', 'b'], StartOptions::new()).unwrap();
+    ///     let any: Server<AnyHolder> = Server::new(holder.pid().unwrap());
+    ///     assert_eq!(any.call(()).unwrap(), 2);
+    /// })
+    /// .unwrap();
+    /// ```
+    fn protocol() -> TypeId {
+        TypeId::of::<Self>()
     }
 }
 
@@ -914,8 +960,10 @@ impl<S: GenServer> Server<S> {
     ///
     /// Errors: [`CallError::NoProc`] (nothing at the address: nothing is
     /// sent), [`CallError::Exited`] (the server exited before replying),
-    /// [`CallError::Timeout`], [`CallError::CallingSelf`]. A reply that
-    /// arrives after a timeout is discarded, never delivered.
+    /// [`CallError::Timeout`], [`CallError::CallingSelf`],
+    /// [`CallError::WrongServer`] (the process is a server of another type:
+    /// it answers so at once, and serves on). A reply that arrives after a
+    /// timeout is discarded, never delivered.
     ///
     /// ```
     /// # use ember_runtime::gen_server::{start_link, CallResult, GenServer, Init, ReplyTo, Server, StartOptions};
@@ -934,7 +982,7 @@ impl<S: GenServer> Server<S> {
     /// .unwrap();
     /// ```
     pub fn call(&self, request: S::Call) -> Result<S::Reply, CallError> {
-        call::call::<S::Call, S::Reply>(&self.dest, request, Some(DEFAULT_CALL_TIMEOUT))
+        call::call::<S>(&self.dest, request, Some(DEFAULT_CALL_TIMEOUT))
     }
 
     /// [`Server::call`] with a timeout (`None`: wait for ever).
@@ -968,7 +1016,7 @@ impl<S: GenServer> Server<S> {
     /// .unwrap();
     /// ```
     pub fn call_timeout(&self, request: S::Call, timeout: Option<Duration>) -> Result<S::Reply, CallError> {
-        call::call::<S::Call, S::Reply>(&self.dest, request, timeout)
+        call::call::<S>(&self.dest, request, timeout)
     }
 
     /// Sends a cast. Always succeeds, even if nothing is at the address.

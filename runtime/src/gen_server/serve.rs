@@ -5,7 +5,7 @@
 //! stack when the next message arrives) or exits — no unwinding on either
 //! path, so hibernating after every message stays cheap.
 
-use super::call::{CallMsg, CastMsg, SysMsg};
+use super::call::{refuse_wrong_server, CallMsg, CastMsg, SysMsg};
 use super::{reply, Action, CallResult, GenServer, Info, Next, ProcessName, ReplyTo, Timeout};
 use crate::mailbox::receive::try_receive_idle;
 use crate::pid::Pid;
@@ -13,7 +13,7 @@ use crate::process::current::current;
 use crate::process::Finish;
 use crate::reason::Reason;
 use crate::signal::Exit;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -121,7 +121,7 @@ fn hibernate<S: GenServer>(server: Loop<S>) -> Finish {
 
 impl<S: GenServer> Loop<S> {
     fn dispatch(&mut self, message: Box<dyn Any + Send>) -> Step<S::Continue> {
-        let message = match message.downcast::<CallMsg<S::Call, S::Reply>>() {
+        let message = match message.downcast::<CallMsg>() {
             Ok(call) => return self.run_call(*call),
             Err(m) => m,
         };
@@ -151,9 +151,18 @@ impl<S: GenServer> Loop<S> {
         self.after_action(result, last)
     }
 
-    fn run_call(&mut self, call: CallMsg<S::Call, S::Reply>) -> Step<S::Continue> {
-        let CallMsg { from, request } = call;
-        let from: ReplyTo<S::Reply> = from;
+    fn run_call(&mut self, call: CallMsg) -> Step<S::Continue> {
+        let CallMsg { server, from, tag, request, reply: reply_type } = call;
+        let speaks = server == S::protocol() && reply_type == TypeId::of::<S::Reply>();
+        let request = match request.downcast::<S::Call>() {
+            Ok(request) if speaks => *request,
+            // Meant for another server type: answer at once, serve on.
+            _ => {
+                refuse_wrong_server::<S>(from, tag);
+                return Ok(None);
+            }
+        };
+        let from = ReplyTo::<S::Reply>::new(from, tag);
         let last = LastMessage { client: Some(from.pid), ..LastMessage::of::<S::Call>("call") };
         match guarded(|| self.state.handle_call(request, from)) {
             Ok(CallResult::Reply(r)) => {
