@@ -48,6 +48,7 @@
 //! Then, when the whole process ends, the slot is recycled.
 
 use super::current::Current;
+use super::priority::{set_slot_priority, Priority};
 use super::trampoline::Unwind;
 use super::{Control, ExitHook, Slot};
 use crate::name::Name;
@@ -217,6 +218,8 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
 /// Recycles the slot of a process that is gone.
 fn free_slot(sched: &Scheduler, slot: &Slot) {
     slot.trap_exit.store(false, Ordering::Relaxed);
+    set_slot_priority(sched, slot, Priority::Normal);
+    slot.low_turns.store(0, Ordering::Relaxed);
     slot.hibernating.store(false, Ordering::Relaxed);
     slot.reductions.store(0, Ordering::Relaxed);
     slot.unwinding.store(0, Ordering::Relaxed);

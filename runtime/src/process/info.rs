@@ -1,6 +1,7 @@
 //! Introspection: `process_info`, `processes`, `is_alive`.
 
 use super::current::{current, try_current};
+use super::priority::{priority_of, Priority};
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
 use crate::scheduler::state;
@@ -103,6 +104,8 @@ pub struct ProcessInfo {
     pub registered_name: Option<Name>,
     /// Whether it traps exits.
     pub trap_exit: bool,
+    /// Its scheduling priority.
+    pub priority: Priority,
     /// Reductions (runtime calls, weighted) it has spent.
     pub reductions: u64,
     /// Stack bytes in use at its last suspension (0 when it holds no stack).
@@ -160,6 +163,7 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             monitored_by: shared.monitored_by.iter().map(|(_, p)| *p).collect(),
             registered_name: shared.name.clone(),
             trap_exit: slot.trap_exit.load(Ordering::Relaxed),
+            priority: priority_of(slot),
             reductions: slot.reductions.load(Ordering::Relaxed),
             stack_bytes,
         })

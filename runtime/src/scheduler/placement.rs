@@ -48,6 +48,7 @@
 
 use super::worker::WorkerLocal;
 use super::Scheduler;
+use crate::process::priority::{priority_of, Priority};
 use std::sync::atomic::Ordering;
 
 /// `home` of a process that any worker may run.
@@ -61,11 +62,22 @@ impl Scheduler {
         self.table.get(index).map_or(FLOATING, |slot| slot.home.load(Ordering::Relaxed))
     }
 
+    /// [`home_of`](Self::home_of), and the process's priority.
+    #[inline]
+    pub(crate) fn placement_of(&self, index: u32) -> (u32, Priority) {
+        match self.table.get(index) {
+            Some(slot) => (slot.home.load(Ordering::Relaxed), priority_of(slot)),
+            None => (FLOATING, Priority::Normal),
+        }
+    }
+
     /// Puts a process that was just woken (`RunState::wake` returned true)
-    /// or spawned on a run queue (see the module docs).
+    /// or spawned on a run queue (see the module docs). A `Low` process
+    /// skips the run-next slot, which would let it overtake the queues.
     pub(crate) fn schedule_woken(&self, index: u32) {
-        let home = self.home_of(index);
+        let (home, priority) = self.placement_of(index);
         match WorkerLocal::current_of(self) {
+            Some(worker) if priority == Priority::Low => worker.push_local(index),
             Some(worker) if home == worker.index as u32 || (home == FLOATING && worker.takes_floating()) => {
                 if let Some(previous) = self.workers[worker.index].run_next.put(index) {
                     worker.push_local(previous);
