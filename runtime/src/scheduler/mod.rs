@@ -220,7 +220,9 @@ pub(crate) struct Scheduler {
     pub(crate) sysmon: sysmon::Monitor,
     /// Live processes at `High` or `Max` priority: while there are none,
     /// workers do not look at their urgent queues (see `process::priority`).
-    pub(crate) urgent_processes: std::sync::atomic::AtomicUsize,
+    /// Every pick reads it: on a line of its own, away from the counters
+    /// idle workers write.
+    pub(crate) urgent_processes: crossbeam_utils::CachePadded<std::sync::atomic::AtomicUsize>,
 }
 
 /// The runtimes of this OS process, by node number, so that a pid can be
@@ -264,7 +266,7 @@ impl Scheduler {
             stop: AtomicBool::new(false),
             exited: (Mutex::new(()), Condvar::new()),
             sysmon: sysmon::Monitor::new(),
-            urgent_processes: std::sync::atomic::AtomicUsize::new(0),
+            urgent_processes: crossbeam_utils::CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
             config,
         });
         nodes.push(Arc::downgrade(&sched));
