@@ -6,6 +6,7 @@
 mod common;
 
 use common::{init, recv, with_deadline};
+use ember_runtime::gen_server::{start, Action, Info, Init, StartOptions};
 use ember_runtime::{
     process_info, receive, self_pid, send, set_priority, spawn_opt, yield_now, Priority, Runtime, SpawnOptions,
 };
@@ -112,4 +113,64 @@ fn set_priority_returns_the_previous_level_and_process_info_shows_it() {
         });
         assert_eq!(recv::<Priority>(), Priority::High);
     });
+}
+
+/// Reports, on any message, how many turns the busy processes took since
+/// the message was sent.
+struct Urgent {
+    turns_after_send: Arc<AtomicU32>,
+    report_to: ember_runtime::Pid,
+}
+
+ember_runtime::gen_server! {
+    impl GenServer for Urgent {
+        type Arg = (Arc<AtomicU32>, ember_runtime::Pid);
+
+        fn init((turns_after_send, report_to): (Arc<AtomicU32>, ember_runtime::Pid)) -> Init<Self> {
+            Init::Ok(Urgent { turns_after_send, report_to })
+        }
+
+        fn handle_info(&mut self, _message: Info) -> Action<()> {
+            send(self.report_to, self.turns_after_send.load(Ordering::Relaxed));
+            Action::NoReply
+        }
+    }
+}
+
+/// A `High` server between messages floats; woken from a plain thread it
+/// goes to the urgent injector, which the worker looks at on its next pick,
+/// where a normal one waits for the worker's periodic look at the injector.
+#[test]
+fn a_floating_high_server_woken_from_a_plain_thread_runs_on_the_next_pick() {
+    init();
+    let turns = one_worker(|| {
+        let me = self_pid();
+        let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let turns_after_send = Arc::new(AtomicU32::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for _ in 0..20 {
+            let (sent, turns, stop) = (sent.clone(), turns_after_send.clone(), stop.clone());
+            spawn_at(Priority::Normal, move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if sent.load(Ordering::Relaxed) {
+                        turns.fetch_add(1, Ordering::Relaxed);
+                    }
+                    yield_now();
+                }
+            });
+        }
+        let options = StartOptions::new().spawn_options(SpawnOptions::new().priority(Priority::High));
+        let server = start::<Urgent>((turns_after_send, me), options).unwrap();
+        let pid = server.pid().unwrap();
+        let sender = std::thread::spawn(move || {
+            send(pid, ());
+            sent.store(true, Ordering::Relaxed);
+        });
+        let turns = recv::<u32>();
+        stop.store(true, Ordering::Relaxed);
+        sender.join().unwrap();
+        turns
+    });
+    // At most the turn in progress when the flag was set.
+    assert!(turns <= 1, "the busy processes took {turns} turns first");
 }

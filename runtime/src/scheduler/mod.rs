@@ -39,9 +39,9 @@
 //! gets one turn in eight when it reaches the front with work behind it.
 //! While no process is above `Normal` (a count in the scheduler says so),
 //! workers skip the urgent queues with one load. The urgent floating queues
-//! are stolen from first. Work pushed from outside the workers (the
-//! injector) and run-next slots know no priority: a `High` process woken
-//! from a plain thread waits its turn in the injector.
+//! are stolen from first, and floating urgent processes pushed from outside
+//! the workers have injectors of their own. The run-next slot knows no
+//! priority, but the urgent queues are looked at before it.
 //!
 //! # Fairness
 //!
@@ -196,6 +196,8 @@ pub(crate) struct Scheduler {
     pub(crate) config: Config,
     pub(crate) table: Table,
     pub(crate) injector: Injector<u32>,
+    /// The injector of floating `Max` (0) and `High` (1) processes.
+    pub(crate) urgent_injector: [Injector<u32>; 2],
     /// The first `config.workers` are the workers proper; the rest are
     /// spares, started by the system monitor when it needs them.
     pub(crate) workers: Box<[WorkerShared]>,
@@ -254,6 +256,7 @@ impl Scheduler {
             node,
             table: Table::new(config.first_serial),
             injector: Injector::new(),
+            urgent_injector: [Injector::new(), Injector::new()],
             workers,
             idle: Idle::new(slots),
             stacks: StackPool::new(config.stack.clone()),

@@ -35,8 +35,9 @@
 //! * Woken or spawned on a worker: to that worker's run-next if it floats or
 //!   is pinned there (what it displaces goes to the back of the local
 //!   queues); a process pinned elsewhere goes to its home's pinned inbox.
-//! * Woken from a plain thread: floating processes to the injector, pinned
-//!   ones to their home's inbox.
+//! * Woken from a plain thread: floating processes to the injector (the
+//!   urgent one of their level, for `Max` and `High`), pinned ones to their
+//!   home's inbox.
 //! * A floating process that yields goes to the back of its worker's
 //!   stealable queue; a pinned one to the back of the worker's pinned queue.
 //!
@@ -99,7 +100,11 @@ impl Scheduler {
     /// one to its home's inbox.
     pub(crate) fn schedule_elsewhere(&self, home: u32, index: u32) {
         if home == FLOATING {
-            self.injector.push(index);
+            match self.table.get(index).map_or(Priority::Normal, priority_of) {
+                Priority::Max => self.urgent_injector[0].push(index),
+                Priority::High => self.urgent_injector[1].push(index),
+                _ => self.injector.push(index),
+            }
             self.notify();
         } else {
             self.push_pinned(home, index);

@@ -146,7 +146,8 @@ impl WorkerLocal {
         false
     }
 
-    /// The next `Max`, then `High`, process of this worker's own queues.
+    /// The next `Max`, then `High`, process: this worker's own, then the
+    /// urgent injector's.
     fn urgent_process(&self) -> Option<u32> {
         for level in 0..2 {
             if let Some(index) = self.urgent_pinned[level].borrow_mut().pop_front() {
@@ -154,6 +155,15 @@ impl WorkerLocal {
             }
             if let Some(index) = self.urgent_floating[level].pop() {
                 return Some(index);
+            }
+            if self.takes_floating() {
+                loop {
+                    match self.sched.urgent_injector[level].steal() {
+                        Steal::Success(index) => return Some(index),
+                        Steal::Empty => break,
+                        Steal::Retry => continue,
+                    }
+                }
             }
         }
         None
@@ -517,6 +527,7 @@ impl WorkerLocal {
             || !self.pinned.borrow().is_empty()
             || self.has_urgent()
             || !sched.injector.is_empty()
+            || sched.urgent_injector.iter().any(|i| !i.is_empty())
             || sched.workers[..n].iter().any(|w| !w.stealer.is_empty())
             || sched.timers.iter().any(|t| t.is_due(sched.start, std::time::Instant::now()))
     }
