@@ -81,7 +81,9 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A server behaviour. See the [module docs](self).
 ///
-/// Only [`GenServer::init`] is required. The defaults: `handle_call` stops
+/// Only [`GenServer::init`] is required; the associated types a server does
+/// not use can be left out by writing the impl inside
+/// [`gen_server!`](crate::gen_server!). The defaults: `handle_call` stops
 /// the server with reason `{bad_call, ..}`, `handle_cast` with `{bad_cast,
 /// ..}`, `handle_info` logs the unexpected message and continues,
 /// `handle_continue` continues, `terminate` does nothing.
