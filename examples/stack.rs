@@ -19,28 +19,30 @@ enum Cast {
     Push(String),
 }
 
-impl GenServer for Stack {
-    type Arg = Vec<String>;
-    type Call = Call;
-    type Reply = String;
-    type Cast = Cast;
-    type Continue = ();
+// `gen_server!` fills in the types left out (`Continue` here) with `()`.
+gen_server! {
+    impl GenServer for Stack {
+        type Arg = Vec<String>;
+        type Call = Call;
+        type Reply = String;
+        type Cast = Cast;
 
-    fn init(items: Vec<String>) -> Init<Self> {
-        Init::Ok(Stack(items))
-    }
-
-    fn handle_call(&mut self, Call::Pop: Call, _from: ReplyTo<String>) -> CallResult<Self> {
-        // The bug from the docs: nothing handles an empty stack.
-        match self.0.pop() {
-            Some(top) => CallResult::Reply(top),
-            None => panic!("no clause matches: pop on an empty stack"),
+        fn init(items: Vec<String>) -> Init<Self> {
+            Init::Ok(Stack(items))
         }
-    }
 
-    fn handle_cast(&mut self, Cast::Push(item): Cast) -> Action<()> {
-        self.0.push(item);
-        Action::NoReply
+        fn handle_call(&mut self, Call::Pop: Call, _from: ReplyTo<String>) -> CallResult<Self> {
+            // The bug from the docs: nothing handles an empty stack.
+            match self.0.pop() {
+                Some(top) => CallResult::Reply(top),
+                None => panic!("no clause matches: pop on an empty stack"),
+            }
+        }
+
+        fn handle_cast(&mut self, Cast::Push(item): Cast) -> Action<()> {
+            self.0.push(item);
+            Action::NoReply
+        }
     }
 }
 

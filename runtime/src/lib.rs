@@ -76,7 +76,8 @@ pub use mailbox::{
 pub use name::{register, registered, unregister, whereis, Dest, Name, NoProc, RegisterError, Via, ViaError};
 pub use pid::{Pid, Ref};
 pub use process::api::{catch_exit, exit, hibernate, self_pid, try_self_pid, yield_now};
-pub use process::info::{is_alive, process_info, processes, ProcessInfo, Status};
+pub use process::info::{is_alive, process_info, processes, Monitored, ProcessInfo, Status};
+pub use process::priority::{set_priority, Priority};
 pub use process::spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn_opt, SpawnError, SpawnOptions};
 pub use reason::{PanicLocation, Reason, Term};
 pub use runtime::{run, stats, trim_stacks, Builder, Runtime, RuntimeStats, DEFAULT_BUDGET, DEFAULT_STACK_SIZE};

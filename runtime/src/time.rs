@@ -10,6 +10,7 @@
 
 use crate::pid::Pid;
 use crate::process::current::{current, try_current, Current};
+use crate::process::info::alive_in;
 use crate::scheduler::worker::WorkerLocal;
 use crate::scheduler::{Scheduler, Suspend};
 use crate::timer::{TimerAction, TimerKey};
@@ -89,8 +90,9 @@ pub fn send_after<M: Any + Send>(pid: Pid, msg: M, delay: Duration) -> TimerRef 
 }
 
 /// Cancels a timer from [`send_after`]. Returns the time that was left, or
-/// `None` if it had already fired or was cancelled (Erlang
-/// `erlang:cancel_timer/1`). Once this returns, the message is not sent.
+/// `None` if it had already fired or was cancelled, or if its target has
+/// exited (Erlang `erlang:cancel_timer/1`; the BEAM cancels a process's
+/// timers when it exits). Once this returns, the message is not sent.
 ///
 /// ```
 /// use ember_runtime::{cancel_timer, receive_timeout, self_pid, send_after};
@@ -106,6 +108,13 @@ pub fn send_after<M: Any + Send>(pid: Pid, msg: M, delay: Duration) -> TimerRef 
 pub fn cancel_timer(timer: TimerRef) -> Option<Duration> {
     let sched = Scheduler::of_node(timer.node)?;
     let entry = sched.timers.get(timer.queue as usize)?.cancel(timer.key?)?;
+    // The BEAM cancels a process's timers when it exits. Ember forgets them
+    // instead of finding them on the exit path (which would cost every
+    // `send_after` a registration with its target): a timer whose target has
+    // exited is dropped when it fires, and counts as cancelled already.
+    if entry.message_target().is_some_and(|pid| !alive_in(&sched, pid)) {
+        return None;
+    }
     Some(entry.deadline.saturating_duration_since(Instant::now()))
 }
 

@@ -973,3 +973,167 @@ fn calls_from_a_process_with_a_backlog_get_their_replies_and_keep_the_backlog() 
     })
     .unwrap();
 }
+
+// ---- a handle aimed at a server of another type (issue 14) ----
+
+/// Answers `u32` calls with their double.
+struct Doubler;
+
+impl GenServer for Doubler {
+    type Arg = ();
+    type Call = u32;
+    type Reply = u32;
+    type Cast = ();
+    type Continue = ();
+    fn init(_: ()) -> Init<Self> {
+        Init::Ok(Doubler)
+    }
+    fn handle_call(&mut self, n: u32, _from: ReplyTo<u32>) -> CallResult<Self> {
+        CallResult::Reply(n * 2)
+    }
+}
+
+/// Same request and reply types as `Doubler`, another server.
+struct Halver;
+
+impl GenServer for Halver {
+    type Arg = ();
+    type Call = u32;
+    type Reply = u32;
+    type Cast = ();
+    type Continue = ();
+    fn init(_: ()) -> Init<Self> {
+        Init::Ok(Halver)
+    }
+    fn handle_call(&mut self, n: u32, _from: ReplyTo<u32>) -> CallResult<Self> {
+        CallResult::Reply(n / 2)
+    }
+}
+
+/// Claims `Doubler`'s protocol, with another reply type.
+struct Impostor;
+
+impl GenServer for Impostor {
+    type Arg = ();
+    type Call = u32;
+    type Reply = String;
+    type Cast = ();
+    type Continue = ();
+    fn init(_: ()) -> Init<Self> {
+        Init::Ignore
+    }
+    fn protocol() -> std::any::TypeId {
+        std::any::TypeId::of::<Doubler>()
+    }
+}
+
+#[test]
+fn a_call_through_a_handle_of_another_server_type_fails_at_once() {
+    quiet();
+    ember_runtime::run(|| {
+        let doubler = start_link::<Doubler>((), StartOptions::new()).unwrap();
+        let pid = doubler.pid().unwrap();
+        // Another request type (`Test`'s), and the same types under another
+        // server: both are refused with an error reply, not left to time out.
+        let wrong: Server<Test> = Server::new(pid);
+        let err = wrong.call(Req::Get).unwrap_err();
+        match &err {
+            CallError::WrongServer { expected, actual } => {
+                assert!(expected.ends_with("Test") && actual.ends_with("Doubler"), "{err}");
+            }
+            other => panic!("expected WrongServer, got {other:?}"),
+        }
+        let twin: Server<Halver> = Server::new(pid);
+        assert!(matches!(twin.call(8), Err(CallError::WrongServer { .. })));
+        // The protocol alone is not enough: the reply type must match too.
+        let impostor: Server<Impostor> = Server::new(pid);
+        assert!(matches!(impostor.call(8), Err(CallError::WrongServer { .. })));
+        // The server is unharmed and serves its own handle.
+        assert_eq!(doubler.call(21).unwrap(), 42);
+        assert_eq!(process_info(self_pid()).unwrap().monitors.len(), 0, "no monitor left behind");
+    })
+    .unwrap();
+}
+
+// ---- gen_server!: unused associated types left out (issue 14) ----
+
+/// Takes casts only; replies to `()` calls with its count.
+#[derive(Debug)]
+struct Tally(u32);
+
+ember_runtime::gen_server! {
+    /// Attributes on the impl pass through.
+    #[allow(clippy::needless_lifetimes)]
+    impl GenServer for Tally {
+        /// Doc comments on the items pass through too.
+        type Reply = u32;
+        type Cast = u32;
+
+        fn init(_: ()) -> Init<Self> {
+            Init::Ok(Tally(0))
+        }
+
+        fn handle_call(&mut self, _: (), _from: ReplyTo<u32>) -> CallResult<Self> {
+            CallResult::Reply(self.0)
+        }
+
+        fn handle_cast(&mut self, n: u32) -> Action<()> {
+            self.0 += n;
+            Action::NoReply
+        }
+
+        fn handle_info(&mut self, _message: Info) -> Action<()> {
+            Action::NoReply
+        }
+
+        fn terminate(&mut self, _reason: &Reason) {}
+
+        fn format_status(&self) -> Option<&dyn std::fmt::Debug> {
+            Some(self)
+        }
+    }
+}
+
+/// Every type named, in another order: the macro adds nothing.
+struct Named;
+
+ember_runtime::gen_server! {
+    impl GenServer for Named {
+        type Continue = u8;
+        type Cast = ();
+        type Reply = &'static str;
+        type Call = ();
+        type Arg = u8;
+
+        fn init(step: u8) -> Init<Self> {
+            Init::OkThen(Named, Next::Continue(step))
+        }
+
+        fn handle_continue(&mut self, _step: u8) -> Action<u8> {
+            Action::NoReply
+        }
+
+        fn handle_call(&mut self, _: (), _from: ReplyTo<&'static str>) -> CallResult<Self> {
+            CallResult::Reply("named")
+        }
+    }
+}
+
+#[test]
+fn gen_server_macro_defaults_the_types_left_out() {
+    quiet();
+    ember_runtime::run(|| {
+        fn is_unit<T: 'static>() -> bool {
+            std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>()
+        }
+        assert!(is_unit::<<Tally as GenServer>::Arg>() && is_unit::<<Tally as GenServer>::Call>());
+        assert!(is_unit::<<Tally as GenServer>::Continue>());
+        let tally = start_link::<Tally>((), StartOptions::new()).unwrap();
+        tally.cast(2);
+        tally.cast(3);
+        assert_eq!(tally.call(()).unwrap(), 5);
+        let named = start_link::<Named>(1, StartOptions::new()).unwrap();
+        assert_eq!(named.call(()).unwrap(), "named");
+    })
+    .unwrap();
+}

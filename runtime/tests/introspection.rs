@@ -46,7 +46,7 @@ fn process_info_reports_every_field() {
         let mine = process_info(me).unwrap();
         assert_eq!(mine.status, Status::Running, "the caller is running");
         assert_eq!(mine.links, vec![pid]);
-        let mut monitors = mine.monitors.clone();
+        let mut monitors: Vec<_> = mine.monitors.iter().map(|(r, target)| (*r, target.pid())).collect();
         monitors.sort();
         let mut expected = vec![(m, pid), (m_peer, peer)];
         expected.sort();

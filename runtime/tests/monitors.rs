@@ -6,7 +6,7 @@ mod common;
 use common::{down_of, init, recv, wait_processes, wait_until};
 use ember_runtime::{
     demonitor, demonitor_flush, monitor, monitor_name, process_info, receive, receive_if_timeout, register, self_pid,
-    send, spawn, spawn_monitor, trap_exit, yield_now, Down, Name, Pid, Reason,
+    send, spawn, spawn_monitor, trap_exit, yield_now, Down, Monitored, Name, Pid, Reason,
 };
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ fn a_monitor_delivers_exactly_one_down() {
     common::run(|| {
         let pid = waiter();
         let m = monitor(pid);
-        assert_eq!(process_info(self_pid()).unwrap().monitors, vec![(m, pid)]);
+        assert_eq!(process_info(self_pid()).unwrap().monitors, vec![(m, Monitored::Process(pid))]);
         assert_eq!(process_info(pid).unwrap().monitored_by, vec![self_pid()]);
         pid.exit(Reason::custom("stop"));
         assert_eq!(down_of(m), Down { monitor: m, pid, name: None, reason: Reason::custom("stop") });
@@ -62,7 +62,9 @@ fn a_name_monitor_down_carries_the_name() {
         let pid = waiter();
         register("named", pid).unwrap();
         let m = monitor_name("named");
-        assert_eq!(process_info(self_pid()).unwrap().monitors, vec![(m, pid)]);
+        // Listed by name, as OTP lists `{process, {Name, Node}}`.
+        let listed = Monitored::Name { name: Name::from("named"), pid };
+        assert_eq!(process_info(self_pid()).unwrap().monitors, vec![(m, listed)]);
         send(pid, ());
         let down = down_of(m);
         assert_eq!(down, Down { monitor: m, pid, name: Some(Name::from("named")), reason: Reason::Normal });
@@ -184,7 +186,7 @@ fn demonitor_returns_false_once_the_monitor_fired() {
         let m = monitor(pid);
         send(other, m);
         assert!(!recv::<bool>());
-        assert_eq!(process_info(self_pid()).unwrap().monitors, vec![(m, pid)], "not removed");
+        assert_eq!(process_info(self_pid()).unwrap().monitors, vec![(m, Monitored::Process(pid))], "not removed");
         send(pid, ());
         assert_eq!(down_of(m).reason, Reason::Normal);
     });
@@ -212,5 +214,24 @@ fn spawn_monitor_monitors_atomically() {
         assert!(matches!(down_of(m).reason, Reason::Panic { .. }));
         yield_now();
         assert!(process_info(self_pid()).unwrap().links.is_empty());
+    });
+}
+
+#[test]
+fn monitoring_oneself_creates_no_monitor() {
+    init();
+    common::run(|| {
+        register("me", self_pid()).unwrap();
+        let by_pid = monitor(self_pid());
+        let by_name = monitor_name("me");
+        assert_ne!(by_pid, by_name, "each call still returns a fresh reference");
+        // OTP creates no monitor for its own process: nothing is listed on
+        // either side, and there is nothing to remove.
+        let info = process_info(self_pid()).unwrap();
+        assert!(info.monitors.is_empty(), "{:?}", info.monitors);
+        assert!(info.monitored_by.is_empty(), "{:?}", info.monitored_by);
+        assert!(no_down_queued(by_pid) && no_down_queued(by_name));
+        assert!(!demonitor(by_pid));
+        assert!(!demonitor_flush(by_name));
     });
 }

@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{crash_reports, down_of, init, wait_processes, wait_until};
+use common::{crash_reports, down_of, gen_server_reports, init, wait_processes, wait_until};
+use ember_runtime::gen_server::{start, CallResult, GenServer, Init, ReplyTo, StartOptions};
 use ember_runtime::{exit, receive, register, self_pid, spawn, spawn_monitor, Reason};
 
 #[test]
@@ -118,6 +119,76 @@ fn non_string_panic_payloads_are_described() {
         match ember_runtime::catch_exit(|| std::panic::panic_any(Reason::custom("mine"))) {
             Err(Reason::Panic { message, .. }) => assert_eq!(&*message, "\"mine\""),
             other => panic!("expected a panic reason, got {other:?}"),
+        }
+    });
+}
+
+/// A server whose `handle_call` fails on `Crash`.
+#[derive(Debug)]
+struct Ledger {
+    balance: i64,
+    show_state: bool,
+}
+
+enum LedgerCall {
+    Crash,
+}
+
+impl GenServer for Ledger {
+    type Arg = bool;
+    type Call = LedgerCall;
+    type Reply = ();
+    type Cast = ();
+    type Continue = ();
+
+    fn init(show_state: bool) -> Init<Self> {
+        Init::Ok(Ledger { balance: 1233, show_state })
+    }
+
+    fn handle_call(&mut self, LedgerCall::Crash: LedgerCall, _from: ReplyTo<()>) -> CallResult<Self> {
+        self.balance += 1; // the report shows the state the callback left
+        CallResult::Stop(Reason::custom("books do not balance"))
+    }
+
+    fn format_status(&self) -> Option<&dyn std::fmt::Debug> {
+        self.show_state.then_some(self as &dyn std::fmt::Debug)
+    }
+}
+
+/// OTP's terminate report names the server (pid and name), the last
+/// message, the client of a call and the state (issue 14). Ember's carries
+/// the last message's type, and the state only when the server opts in.
+#[test]
+fn a_gen_server_terminate_report_names_the_server_the_client_and_the_message() {
+    init();
+    common::run(|| {
+        for show_state in [false, true] {
+            let name = if show_state { "ledger_shown" } else { "ledger" };
+            let server = start::<Ledger>(show_state, StartOptions::new().name(name)).unwrap();
+            let pid = server.pid().unwrap();
+            assert!(server.call(LedgerCall::Crash).is_err());
+            wait_until("the terminate report is out", || !gen_server_reports(pid).is_empty());
+            let reports = gen_server_reports(pid);
+            assert_eq!(reports.len(), 1, "{reports:?}");
+            let report = &reports[0].fields;
+            assert_eq!(report.get("name").map(String::as_str), Some(name), "{report:?}");
+            assert_eq!(report.get("client"), Some(&self_pid().to_string()), "{report:?}");
+            assert_eq!(report.get("last_message").map(String::as_str), Some("call"), "{report:?}");
+            let kind = report.get("last_message_type").expect("the message's type");
+            assert!(kind.ends_with("LedgerCall"), "{report:?}");
+            assert!(report["reason"].contains("books do not balance"), "{report:?}");
+            let message = &report["message"];
+            assert!(message.contains(&pid.to_string()) && message.contains(&self_pid().to_string()), "{message}");
+            match show_state {
+                false => {
+                    assert!(!report.contains_key("state"), "the state is private by default: {report:?}");
+                    assert!(!message.contains("1234"), "{message}");
+                }
+                true => {
+                    assert!(report["state"].contains("balance: 1234"), "{report:?}");
+                    assert!(message.contains("balance: 1234"), "{message}");
+                }
+            }
         }
     });
 }

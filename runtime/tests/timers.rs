@@ -76,6 +76,26 @@ fn cancel_timer_before_it_fires_returns_the_time_left_and_the_message_never_arri
 }
 
 #[test]
+fn cancel_timer_of_a_timer_whose_target_exited_returns_none() {
+    init();
+    common::run(|| {
+        // The BEAM cancels a process's timers when it exits: there is nothing
+        // left to cancel, so `cancel_timer` says so.
+        let (target, m) = spawn_monitor(|| {
+            receive::<()>();
+        });
+        let t = send_after(target, Cancelled, Duration::from_secs(60));
+        send(target, ());
+        let down = common::down_of(m);
+        assert_eq!(down.reason, Reason::Normal);
+        assert_eq!(cancel_timer(t), None);
+        // A live target's timer still cancels with the time left.
+        let t = send_after(self_pid(), Cancelled, Duration::from_secs(60));
+        assert!(cancel_timer(t).is_some());
+    });
+}
+
+#[test]
 fn cancel_timer_after_it_fired_returns_none() {
     init();
     common::run(|| {

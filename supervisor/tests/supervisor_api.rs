@@ -496,3 +496,19 @@ fn which_child_and_get_callback_module() {
         assert!(Supervisor::new("ps").which_child("0").unwrap().pid.pid().is_some());
     });
 }
+
+/// A supervisor can run at `High` priority (issue 14), so a restart is not
+/// queued behind busy workers: its start options carry the spawn options.
+#[test]
+fn a_supervisor_can_run_at_high_priority() {
+    run(|| {
+        use ember_runtime::{process_info, Priority, SpawnOptions};
+        let spawn = SpawnOptions::new().priority(Priority::High);
+        let options = SupervisorOptions::one_for_one().with_start_options(StartOptions::new().spawn_options(spawn));
+        let sup = Supervisor::start_link(vec![worker("a")], options).unwrap();
+        let pid = wait_started("a");
+        assert_eq!(process_info(sup.pid().unwrap()).unwrap().priority, Priority::High);
+        // Its children keep the default.
+        assert_eq!(process_info(pid).unwrap().priority, Priority::Normal);
+    });
+}

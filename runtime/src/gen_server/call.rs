@@ -7,22 +7,58 @@
 //! replied, timed out or failed — the monitor is gone and a late reply is
 //! dropped before it reaches the mailbox, which is what process aliases do
 //! for `gen_server:call` in OTP 24+.
+//!
+//! A request names the protocol of the handle it was made with
+//! ([`GenServer::protocol`], the handle's server type by default) and the
+//! reply type the caller waits for. A server that speaks another protocol,
+//! or whose types differ, cannot serve it: it answers at once with
+//! [`WrongServer`], and the call fails with [`CallError::WrongServer`]
+//! rather than waiting for its timeout.
 
-use super::ReplyTo;
+use super::{GenServer, ReplyTo};
 use crate::mailbox::receive::{marker, receive_after};
 use crate::name::Dest;
+use crate::pid::Pid;
 use crate::pid::Ref;
 use crate::process::current::{current, try_current};
 use crate::reason::Reason;
 use crate::scheduler::Scheduler;
 use crate::signal::{demonitor_flush, monitor, Down};
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::time::Duration;
 
-/// A call request on the wire.
-pub(crate) struct CallMsg<C, R> {
-    pub(crate) from: ReplyTo<R>,
-    pub(crate) request: C,
+/// What answered a call.
+enum Answer {
+    Reply,
+    Down,
+    WrongServer,
+}
+
+/// A call request on the wire. Not generic, so that any server recognises
+/// it as a call, even one meant for another server type.
+pub(crate) struct CallMsg {
+    /// The protocol of the caller's handle type ([`GenServer::protocol`]).
+    pub(crate) server: TypeId,
+    pub(crate) from: Pid,
+    pub(crate) tag: Ref,
+    /// The handle's `Call` value.
+    pub(crate) request: Box<dyn Any + Send>,
+    /// The handle's `Reply` type: what the caller waits for.
+    pub(crate) reply: TypeId,
+}
+
+/// A server's answer to a call meant for another server type.
+pub(crate) struct WrongServer {
+    tag: Ref,
+    actual: &'static str,
+}
+
+/// Answers a call whose handle was made for another server type: the caller
+/// fails at once with [`CallError::WrongServer`].
+pub(crate) fn refuse_wrong_server<S>(from: Pid, tag: Ref) {
+    let to = ReplyTo::<()>::new(from, tag);
+    deliver_reply(to, Box::new(WrongServer { tag, actual: std::any::type_name::<S>() }));
 }
 
 /// A cast request on the wire.
@@ -50,6 +86,14 @@ pub enum CallError {
     Exited(Reason),
     /// The server is the caller itself.
     CallingSelf,
+    /// The process is a server of another type than the handle's: it could
+    /// not read the request, and answered so at once.
+    WrongServer {
+        /// The server type of the handle ([`Server<S>`](super::Server)'s `S`).
+        expected: &'static str,
+        /// The type of the server that received the call.
+        actual: &'static str,
+    },
 }
 
 impl fmt::Display for CallError {
@@ -59,17 +103,20 @@ impl fmt::Display for CallError {
             CallError::Timeout => f.write_str("timeout: the server did not reply in time"),
             CallError::Exited(r) => write!(f, "the server exited: {r:?}"),
             CallError::CallingSelf => f.write_str("calling_self: a server cannot call itself"),
+            CallError::WrongServer { expected, actual } => {
+                write!(f, "wrong_server: the call was for a {expected}, the process is a {actual}")
+            }
         }
     }
 }
 
 impl std::error::Error for CallError {}
 
-pub(crate) fn call<C: Send + 'static, R: Send + 'static>(
+pub(crate) fn call<S: GenServer>(
     dest: &Dest,
-    request: C,
+    request: S::Call,
     timeout: Option<Duration>,
-) -> Result<R, CallError> {
+) -> Result<S::Reply, CallError> {
     let cur = current();
     let pid = dest.whereis().ok_or(CallError::NoProc)?;
     if pid == cur.pid() {
@@ -79,14 +126,21 @@ pub(crate) fn call<C: Send + 'static, R: Send + 'static>(
     // receives below skip whatever the caller's mailbox already holds.
     let mark = marker(&cur);
     let tag = monitor(pid);
-    crate::mailbox::send(pid, CallMsg { from: ReplyTo::<R>::new(cur.pid(), tag), request });
+    let server_name = std::any::type_name::<S>();
+    let request = Box::new(request);
+    crate::mailbox::send(
+        pid,
+        CallMsg { server: S::protocol(), from: cur.pid(), tag, request, reply: TypeId::of::<S::Reply>() },
+    );
     let got = receive_after(
         mark,
         |m| {
-            if let Some(r) = m.downcast_ref::<ReplyMsg<R>>() {
-                (r.tag == tag).then_some(true)
+            if let Some(r) = m.downcast_ref::<ReplyMsg<S::Reply>>() {
+                (r.tag == tag).then_some(Answer::Reply)
             } else if let Some(d) = m.downcast_ref::<Down>() {
-                (d.monitor == tag).then_some(false)
+                (d.monitor == tag).then_some(Answer::Down)
+            } else if let Some(w) = m.downcast_ref::<WrongServer>() {
+                (w.tag == tag).then_some(Answer::WrongServer)
             } else {
                 None
             }
@@ -94,11 +148,16 @@ pub(crate) fn call<C: Send + 'static, R: Send + 'static>(
         timeout,
     );
     match got {
-        Some((true, msg)) => {
+        Some((Answer::Reply, msg)) => {
             demonitor_flush(tag);
-            Ok(msg.downcast::<ReplyMsg<R>>().expect("matched").value)
+            Ok(msg.downcast::<ReplyMsg<S::Reply>>().expect("matched").value)
         }
-        Some((false, msg)) => {
+        Some((Answer::WrongServer, msg)) => {
+            demonitor_flush(tag);
+            let actual = msg.downcast::<WrongServer>().expect("matched").actual;
+            Err(CallError::WrongServer { expected: server_name, actual })
+        }
+        Some((Answer::Down, msg)) => {
             let down = msg.downcast::<Down>().expect("matched");
             Err(match down.reason {
                 Reason::NoProc => CallError::NoProc,
@@ -110,10 +169,10 @@ pub(crate) fn call<C: Send + 'static, R: Send + 'static>(
             // A reply delivered before the monitor went away may be waiting.
             match receive_after(
                 mark,
-                |m| m.downcast_ref::<ReplyMsg<R>>().is_some_and(|r| r.tag == tag).then_some(()),
+                |m| m.downcast_ref::<ReplyMsg<S::Reply>>().is_some_and(|r| r.tag == tag).then_some(()),
                 Some(Duration::ZERO),
             ) {
-                Some((_, msg)) => Ok(msg.downcast::<ReplyMsg<R>>().expect("matched").value),
+                Some((_, msg)) => Ok(msg.downcast::<ReplyMsg<S::Reply>>().expect("matched").value),
                 None => Err(CallError::Timeout),
             }
         }
@@ -151,7 +210,11 @@ pub(crate) fn cast<C: Send + 'static>(dest: &Dest, request: C) {
 /// .unwrap();
 /// ```
 pub fn reply<R: Send + 'static>(to: ReplyTo<R>, value: R) {
-    let msg = Box::new(ReplyMsg { tag: to.tag, value });
+    deliver_reply(to, Box::new(ReplyMsg { tag: to.tag, value }));
+}
+
+/// Delivers an answer to a caller, if it still waits for it.
+fn deliver_reply<R>(to: ReplyTo<R>, msg: Box<dyn Any + Send>) {
     match try_current() {
         Some(cur) if cur.sched().node == to.pid.node => {
             cur.charge(1);

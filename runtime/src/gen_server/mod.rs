@@ -61,6 +61,7 @@
 //! ```
 
 mod call;
+mod declare;
 mod serve;
 mod start;
 
@@ -70,7 +71,7 @@ pub use start::{start, start_link, AlreadyStarted, ProcessName, StartError, Star
 use crate::name::Dest;
 use crate::pid::{Pid, Ref};
 use crate::reason::Reason;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -80,7 +81,9 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A server behaviour. See the [module docs](self).
 ///
-/// Only [`GenServer::init`] is required. The defaults: `handle_call` stops
+/// Only [`GenServer::init`] is required; the associated types a server does
+/// not use can be left out by writing the impl inside
+/// [`gen_server!`](crate::gen_server!). The defaults: `handle_call` stops
 /// the server with reason `{bad_call, ..}`, `handle_cast` with `{bad_cast,
 /// ..}`, `handle_info` logs the unexpected message and continues,
 /// `handle_continue` continues, `terminate` does nothing.
@@ -360,6 +363,85 @@ pub trait GenServer: Sized + Send + 'static {
     /// ```
     fn terminate(&mut self, reason: &Reason) {
         let _ = reason;
+    }
+
+    /// What the terminate report shows of the state (OTP's
+    /// `format_status`). The default, `None`, shows nothing: a state may
+    /// hold secrets, and a report must not leak them unasked. Return
+    /// `Some(self)` from a `Debug` state to show it all, or a part of it.
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::{GenServer, Init};
+    /// use std::fmt::Debug;
+    ///
+    /// #[derive(Debug)]
+    /// struct Account { owner: String, balance: i64 }
+    ///
+    /// impl GenServer for Account {
+    ///     type Arg = String;
+    ///     type Call = ();
+    ///     type Reply = ();
+    ///     type Cast = ();
+    ///     type Continue = ();
+    ///     fn init(owner: String) -> Init<Self> {
+    ///         Init::Ok(Account { owner, balance: 0 })
+    ///     }
+    ///     /// Reports show the owner, never the balance.
+    ///     fn format_status(&self) -> Option<&dyn Debug> {
+    ///         Some(&self.owner)
+    ///     }
+    /// }
+    ///
+    /// let account = Account { owner: "ada".into(), balance: 10 };
+    /// assert_eq!(format!("{:?}", account.format_status().unwrap()), "\"ada\"");
+    /// ```
+    fn format_status(&self) -> Option<&dyn fmt::Debug> {
+        None
+    }
+
+    /// The handle type whose calls this server serves: a [`Server<S>`]
+    /// reaches it only when `S::protocol()` is its own, and any other call
+    /// fails at once with [`CallError::WrongServer`]. The default is `Self`.
+    ///
+    /// A server generic over a type its callers cannot name answers to a
+    /// stand-in instead: a type with the same `Call` and `Reply`, used only
+    /// as the `S` of handles. (A stand-in whose `Call` or `Reply` differs
+    /// from the server's is refused with `WrongServer` too.)
+    ///
+    /// ```
+    /// use ember_runtime::gen_server::{start_link, CallResult, GenServer, Init, ReplyTo, Server, StartOptions};
+    /// use std::any::TypeId;
+    ///
+    /// /// Holds some `T`; callers only ask for its size.
+    /// struct Holder<T>(Vec<T>);
+    /// /// The stand-in callers name: `Server<AnyHolder>`.
+    /// struct AnyHolder;
+    ///
+    /// impl GenServer for AnyHolder {
+    ///     type Arg = (); type Call = (); type Reply = usize; type Cast = (); type Continue = ();
+    ///     fn init(_: ()) -> Init<Self> { Init::Ignore } // never started
+    /// }
+    ///
+    /// impl<T: Send + 'static> GenServer for Holder<T> {
+    ///     type Arg = Vec<T>; type Call = (); type Reply = usize; type Cast = (); type Continue = ();
+    ///     fn init(items: Vec<T>) -> Init<Self> { Init::Ok(Holder(items)) }
+    ///     fn handle_call(&mut self, _: (), _from: ReplyTo<usize>) -> CallResult<Self> {
+    ///         CallResult::Reply(self.0.len())
+    ///     }
+    ///     fn protocol() -> TypeId {
+    ///         TypeId::of::<AnyHolder>()
+    ///     }
+    /// }
+    ///
+    /// ember_runtime::run(|| {
+    ///     let holder = start_link::<Holder<char>>(vec!['a', 'b'], StartOptions::new()).unwrap();
+    ///     let any: Server<AnyHolder> = Server::new(holder.pid().unwrap());
+    ///     assert_eq!(any.call(()).unwrap(), 2);
+    /// })
+    /// .unwrap();
+    /// ```
+    fn protocol() -> TypeId {
+        TypeId::of::<Self>()
     }
 }
 
@@ -880,8 +962,10 @@ impl<S: GenServer> Server<S> {
     ///
     /// Errors: [`CallError::NoProc`] (nothing at the address: nothing is
     /// sent), [`CallError::Exited`] (the server exited before replying),
-    /// [`CallError::Timeout`], [`CallError::CallingSelf`]. A reply that
-    /// arrives after a timeout is discarded, never delivered.
+    /// [`CallError::Timeout`], [`CallError::CallingSelf`],
+    /// [`CallError::WrongServer`] (the process is a server of another type:
+    /// it answers so at once, and serves on). A reply that arrives after a
+    /// timeout is discarded, never delivered.
     ///
     /// ```
     /// # use ember_runtime::gen_server::{start_link, CallResult, GenServer, Init, ReplyTo, Server, StartOptions};
@@ -900,7 +984,7 @@ impl<S: GenServer> Server<S> {
     /// .unwrap();
     /// ```
     pub fn call(&self, request: S::Call) -> Result<S::Reply, CallError> {
-        call::call::<S::Call, S::Reply>(&self.dest, request, Some(DEFAULT_CALL_TIMEOUT))
+        call::call::<S>(&self.dest, request, Some(DEFAULT_CALL_TIMEOUT))
     }
 
     /// [`Server::call`] with a timeout (`None`: wait for ever).
@@ -934,7 +1018,7 @@ impl<S: GenServer> Server<S> {
     /// .unwrap();
     /// ```
     pub fn call_timeout(&self, request: S::Call, timeout: Option<Duration>) -> Result<S::Reply, CallError> {
-        call::call::<S::Call, S::Reply>(&self.dest, request, timeout)
+        call::call::<S>(&self.dest, request, timeout)
     }
 
     /// Sends a cast. Always succeeds, even if nothing is at the address.

@@ -48,6 +48,7 @@
 //! Then, when the whole process ends, the slot is recycled.
 
 use super::current::Current;
+use super::priority::{set_slot_priority, Priority};
 use super::trampoline::Unwind;
 use super::{Control, ExitHook, Slot};
 use crate::name::Name;
@@ -137,9 +138,7 @@ fn retire_identity(
         send_exit(linked, pid, reason.clone());
     }
     for (monitor, watcher) in monitored_by {
-        if watcher != pid {
-            send_down(watcher, monitor, pid, reason.clone());
-        }
+        send_down(watcher, monitor, pid, reason.clone());
     }
     if !reason.is_clean() && !by_signal {
         crash_report(pid, name.as_ref(), reason);
@@ -219,6 +218,8 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
 /// Recycles the slot of a process that is gone.
 fn free_slot(sched: &Scheduler, slot: &Slot) {
     slot.trap_exit.store(false, Ordering::Relaxed);
+    set_slot_priority(sched, slot, Priority::Normal);
+    slot.low_turns.store(0, Ordering::Relaxed);
     slot.hibernating.store(false, Ordering::Relaxed);
     slot.reductions.store(0, Ordering::Relaxed);
     slot.unwinding.store(0, Ordering::Relaxed);

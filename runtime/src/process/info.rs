@@ -1,6 +1,7 @@
 //! Introspection: `process_info`, `processes`, `is_alive`.
 
 use super::current::{current, try_current};
+use super::priority::{priority_of, Priority};
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
 use crate::scheduler::state;
@@ -23,6 +24,51 @@ pub enum Status {
     /// may still use the runtime); it keeps its name, links and monitors
     /// until they are done.
     Exiting,
+}
+
+/// What a monitor in [`ProcessInfo::monitors`] watches.
+///
+/// ```
+/// use ember_runtime::{monitor, monitor_name, process_info, receive, register, self_pid, spawn, Monitored};
+/// ember_runtime::run(|| {
+///     let pid = spawn(|| { receive::<()>(); });
+///     register("worker", pid).unwrap();
+///     let by_pid = monitor(pid);
+///     let by_name = monitor_name("worker");
+///     let mut listed = process_info(self_pid()).unwrap().monitors;
+///     listed.sort_by_key(|(r, _)| *r != by_pid);
+///     assert_eq!(listed[0], (by_pid, Monitored::Process(pid)));
+///     assert_eq!(listed[1], (by_name, Monitored::Name { name: "worker".into(), pid }));
+///     ember_runtime::send(pid, ());
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Monitored {
+    /// A monitor made with [`monitor`](crate::monitor): the process.
+    Process(Pid),
+    /// A monitor made with [`monitor_name`](crate::monitor_name): the name,
+    /// and the process it resolved to when the monitor was made.
+    Name {
+        /// The name the monitor was made with.
+        name: Name,
+        /// The process the name resolved to.
+        pid: Pid,
+    },
+}
+
+impl Monitored {
+    /// The monitored process.
+    ///
+    /// ```
+    /// use ember_runtime::{Monitored, Pid};
+    /// assert_eq!(Monitored::Process(Pid::UNDEFINED).pid(), Pid::UNDEFINED);
+    /// ```
+    pub fn pid(&self) -> Pid {
+        match self {
+            Monitored::Process(pid) | Monitored::Name { pid, .. } => *pid,
+        }
+    }
 }
 
 /// A snapshot of a process (Erlang `process_info/1`).
@@ -48,14 +94,18 @@ pub struct ProcessInfo {
     pub message_queue_len: usize,
     /// Linked processes.
     pub links: Vec<Pid>,
-    /// Monitors it holds: reference and target.
-    pub monitors: Vec<(Ref, Pid)>,
+    /// Monitors it holds: reference and target. A monitor made with
+    /// [`monitor_name`](crate::monitor_name) lists the name it was made
+    /// with, as OTP lists `{process, {Name, Node}}`.
+    pub monitors: Vec<(Ref, Monitored)>,
     /// Processes monitoring it.
     pub monitored_by: Vec<Pid>,
     /// Its registered name.
     pub registered_name: Option<Name>,
     /// Whether it traps exits.
     pub trap_exit: bool,
+    /// Its scheduling priority.
+    pub priority: Priority,
     /// Reductions (runtime calls, weighted) it has spent.
     pub reductions: u64,
     /// Stack bytes in use at its last suspension (0 when it holds no stack).
@@ -103,10 +153,21 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             status,
             message_queue_len: slot.mailbox_len.load(Ordering::Relaxed) + shared.inbox.len() - shared.controls as usize,
             links: shared.links.iter().map(|(p, _)| *p).collect(),
-            monitors: shared.monitors.iter().map(|(r, (p, _))| (*r, *p)).collect(),
+            monitors: shared
+                .monitors
+                .iter()
+                .map(|(r, (pid, name))| {
+                    let target = match name {
+                        Some(name) => Monitored::Name { name: name.clone(), pid: *pid },
+                        None => Monitored::Process(*pid),
+                    };
+                    (*r, target)
+                })
+                .collect(),
             monitored_by: shared.monitored_by.iter().map(|(_, p)| *p).collect(),
             registered_name: shared.name.clone(),
             trap_exit: slot.trap_exit.load(Ordering::Relaxed),
+            priority: priority_of(slot),
             reductions: slot.reductions.load(Ordering::Relaxed),
             stack_bytes,
             stack_high_water,
@@ -130,14 +191,18 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
 /// .unwrap();
 /// ```
 pub fn is_alive(pid: Pid) -> bool {
-    with_scheduler(pid, |sched| match sched.slot(pid) {
+    with_scheduler(pid, |sched| alive_in(sched, pid)).unwrap_or(false)
+}
+
+/// [`is_alive`] for a pid of `sched`'s node.
+pub(crate) fn alive_in(sched: &Scheduler, pid: Pid) -> bool {
+    match sched.slot(pid) {
         Some(slot) => {
             let shared = slot.shared.lock();
             shared.alive && slot.serial.load(Ordering::Relaxed) == pid.serial
         }
         None => false,
-    })
-    .unwrap_or(false)
+    }
 }
 
 /// Every live process of the caller's runtime (Erlang `processes/0`).

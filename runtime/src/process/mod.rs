@@ -26,6 +26,7 @@ pub(crate) mod current;
 pub(crate) mod exit;
 pub(crate) mod info;
 pub(crate) mod panic;
+pub(crate) mod priority;
 pub(crate) mod sets;
 pub(crate) mod spawn;
 pub(crate) mod table;
@@ -43,7 +44,7 @@ use parking_lot::Mutex;
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// A message as it sits in a mailbox.
 pub(crate) type Message = Box<dyn Any + Send>;
@@ -306,6 +307,10 @@ pub(crate) struct Slot {
     /// turned into a re-run (see `scheduler::state`), which drains again.
     pub(crate) inbox_pending: AtomicBool,
     pub(crate) trap_exit: AtomicBool,
+    /// Its [`Priority`](priority::Priority), as a `u8` (see `process::priority`).
+    pub(crate) priority: AtomicU8,
+    /// Turns a `Low` process has let others take (see `scheduler::worker`).
+    pub(crate) low_turns: AtomicU8,
     pub(crate) reductions: AtomicU64,
     /// Length of the private mailbox, published for introspection.
     pub(crate) mailbox_len: AtomicUsize,
@@ -346,6 +351,8 @@ impl Slot {
             urgent: AtomicBool::new(false),
             inbox_pending: AtomicBool::new(false),
             trap_exit: AtomicBool::new(false),
+            priority: AtomicU8::new(priority::Priority::Normal as u8),
+            low_turns: AtomicU8::new(0),
             reductions: AtomicU64::new(0),
             mailbox_len: AtomicUsize::new(0),
             stack_depth: Default::default(),

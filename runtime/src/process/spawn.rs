@@ -6,6 +6,7 @@
 //! burst cost a million slots and closures, not a million stacks.
 
 use super::current::{current, Current};
+use super::priority::{set_slot_priority, Priority};
 use super::{Body, Entry, ExitHook, Finish};
 use crate::pid::{Pid, Ref};
 use crate::process::Control;
@@ -33,6 +34,7 @@ pub struct SpawnOptions {
     pub(crate) monitor: bool,
     pub(crate) stack_size: Option<usize>,
     pub(crate) free_migration: bool,
+    pub(crate) priority: Priority,
 }
 
 impl SpawnOptions {
@@ -62,6 +64,23 @@ impl SpawnOptions {
     /// ```
     pub fn monitor(mut self) -> Self {
         self.monitor = true;
+        self
+    }
+
+    /// The new process's [`Priority`] (Erlang `spawn_opt`'s
+    /// `{priority, Level}`); `Normal` by default.
+    ///
+    /// ```
+    /// use ember_runtime::{process_info, receive, spawn_opt, Priority, SpawnOptions};
+    /// ember_runtime::run(|| {
+    ///     let (pid, _) = spawn_opt(|| { receive::<()>(); }, SpawnOptions::new().priority(Priority::High));
+    ///     assert_eq!(process_info(pid).unwrap().priority, Priority::High);
+    ///     ember_runtime::send(pid, ());
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
         self
     }
 
@@ -309,6 +328,7 @@ pub(crate) fn spawn_entry(
         }
     }
     sched.table.live.fetch_add(1, Ordering::AcqRel);
+    set_slot_priority(sched, slot, options.priority);
     slot.run.spawned();
     // The child goes to the spawner's run-next: a spawner that waits for its
     // child (a supervisor starting one, a call that spawns a worker) hands

@@ -30,6 +30,19 @@
 //! Run queues hold slot indices. A process is in at most one queue at a time
 //! and a wake-up is never lost: see [`state`].
 //!
+//! # Priorities
+//!
+//! A process's [`Priority`](crate::Priority) decides which of its worker's
+//! queues it waits in: `Max` and `High` processes in queues of their own,
+//! pinned and floating, which the worker empties first (`Max` before
+//! `High`); `Normal` and `Low` in the queues above, where a `Low` process
+//! gets one turn in eight when it reaches the front with work behind it.
+//! While no process is above `Normal` (a count in the scheduler says so),
+//! workers skip the urgent queues with one load. The urgent floating queues
+//! are stolen from first, and floating urgent processes pushed from outside
+//! the workers have injectors of their own. The run-next slot knows no
+//! priority, but the urgent queues are looked at before it.
+//!
 //! # Fairness
 //!
 //! Every runtime call costs reductions ([`budget`]). A process that spent its
@@ -103,6 +116,9 @@ pub(crate) struct Config {
 #[repr(align(128))]
 pub(crate) struct WorkerShared {
     pub(crate) stealer: Stealer<u32>,
+    /// The worker's floating `Max` and `High` processes (see
+    /// [`LocalQueues::urgent`]).
+    pub(crate) urgent_stealers: [Stealer<u32>; 2],
     pub(crate) parker: Parker,
     /// The run-next slot (see `RunNext`).
     pub(crate) run_next: RunNext,
@@ -110,6 +126,21 @@ pub(crate) struct WorkerShared {
     pub(crate) pinned: pinned::PinnedInbox,
     /// What the system monitor watches (see [`sysmon`]).
     pub(crate) watch: sysmon::Watch,
+}
+
+/// The stealable run queues a worker thread owns: its floating processes,
+/// and apart from them, its floating `Max` (`urgent[0]`) and `High`
+/// (`urgent[1]`) ones, which it runs first.
+pub(crate) struct LocalQueues {
+    pub(crate) floating: crossbeam_deque::Worker<u32>,
+    pub(crate) urgent: [crossbeam_deque::Worker<u32>; 2],
+}
+
+impl LocalQueues {
+    fn new() -> Self {
+        let fifo = crossbeam_deque::Worker::new_fifo;
+        LocalQueues { floating: fifo(), urgent: [fifo(), fifo()] }
+    }
 }
 
 /// A worker's one-slot run-next: the process it woke or spawned last, run as
@@ -165,6 +196,8 @@ pub(crate) struct Scheduler {
     pub(crate) config: Config,
     pub(crate) table: Table,
     pub(crate) injector: Injector<u32>,
+    /// The injector of floating `Max` (0) and `High` (1) processes.
+    pub(crate) urgent_injector: [Injector<u32>; 2],
     /// The first `config.workers` are the workers proper; the rest are
     /// spares, started by the system monitor when it needs them.
     pub(crate) workers: Box<[WorkerShared]>,
@@ -187,6 +220,11 @@ pub(crate) struct Scheduler {
     pub(crate) exited: (Mutex<()>, Condvar),
     /// The system monitor's own state.
     pub(crate) sysmon: sysmon::Monitor,
+    /// Live processes at `High` or `Max` priority: while there are none,
+    /// workers do not look at their urgent queues (see `process::priority`).
+    /// Every pick reads it: on a line of its own, away from the counters
+    /// idle workers write.
+    pub(crate) urgent_processes: crossbeam_utils::CachePadded<std::sync::atomic::AtomicUsize>,
 }
 
 /// The runtimes of this OS process, by node number, so that a pid can be
@@ -196,13 +234,14 @@ static NODES: RwLock<Vec<Weak<Scheduler>>> = RwLock::new(Vec::new());
 impl Scheduler {
     /// Builds the shared state; returns it with the per-worker run queues,
     /// which the caller hands to the worker threads.
-    pub(crate) fn new(config: Config) -> (Arc<Scheduler>, Vec<crossbeam_deque::Worker<u32>>) {
+    pub(crate) fn new(config: Config) -> (Arc<Scheduler>, Vec<LocalQueues>) {
         let slots = config.workers + config.max_spare_workers;
-        let queues: Vec<_> = (0..slots).map(|_| crossbeam_deque::Worker::new_fifo()).collect();
+        let queues: Vec<_> = (0..slots).map(|_| LocalQueues::new()).collect();
         let workers = queues
             .iter()
             .map(|q| WorkerShared {
-                stealer: q.stealer(),
+                stealer: q.floating.stealer(),
+                urgent_stealers: [q.urgent[0].stealer(), q.urgent[1].stealer()],
                 parker: Parker::new(),
                 run_next: RunNext::new(),
                 pinned: pinned::PinnedInbox::new(),
@@ -217,6 +256,7 @@ impl Scheduler {
             node,
             table: Table::new(config.first_serial),
             injector: Injector::new(),
+            urgent_injector: [Injector::new(), Injector::new()],
             workers,
             idle: Idle::new(slots),
             stacks: StackPool::new(config.stack.clone()),
@@ -229,6 +269,7 @@ impl Scheduler {
             stop: AtomicBool::new(false),
             exited: (Mutex::new(()), Condvar::new()),
             sysmon: sysmon::Monitor::new(),
+            urgent_processes: crossbeam_utils::CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
             config,
         });
         nodes.push(Arc::downgrade(&sched));

@@ -35,8 +35,9 @@
 //! * Woken or spawned on a worker: to that worker's run-next if it floats or
 //!   is pinned there (what it displaces goes to the back of the local
 //!   queues); a process pinned elsewhere goes to its home's pinned inbox.
-//! * Woken from a plain thread: floating processes to the injector, pinned
-//!   ones to their home's inbox.
+//! * Woken from a plain thread: floating processes to the injector (the
+//!   urgent one of their level, for `Max` and `High`), pinned ones to their
+//!   home's inbox.
 //! * A floating process that yields goes to the back of its worker's
 //!   stealable queue; a pinned one to the back of the worker's pinned queue.
 //!
@@ -48,6 +49,7 @@
 
 use super::worker::WorkerLocal;
 use super::Scheduler;
+use crate::process::priority::{priority_of, Priority};
 use std::sync::atomic::Ordering;
 
 /// `home` of a process that any worker may run.
@@ -61,11 +63,22 @@ impl Scheduler {
         self.table.get(index).map_or(FLOATING, |slot| slot.home.load(Ordering::Relaxed))
     }
 
+    /// [`home_of`](Self::home_of), and the process's priority.
+    #[inline]
+    pub(crate) fn placement_of(&self, index: u32) -> (u32, Priority) {
+        match self.table.get(index) {
+            Some(slot) => (slot.home.load(Ordering::Relaxed), priority_of(slot)),
+            None => (FLOATING, Priority::Normal),
+        }
+    }
+
     /// Puts a process that was just woken (`RunState::wake` returned true)
-    /// or spawned on a run queue (see the module docs).
+    /// or spawned on a run queue (see the module docs). A `Low` process
+    /// skips the run-next slot, which would let it overtake the queues.
     pub(crate) fn schedule_woken(&self, index: u32) {
-        let home = self.home_of(index);
+        let (home, priority) = self.placement_of(index);
         match WorkerLocal::current_of(self) {
+            Some(worker) if priority == Priority::Low => worker.push_local(index),
             Some(worker) if home == worker.index as u32 || (home == FLOATING && worker.takes_floating()) => {
                 if let Some(previous) = self.workers[worker.index].run_next.put(index) {
                     worker.push_local(previous);
@@ -87,7 +100,11 @@ impl Scheduler {
     /// one to its home's inbox.
     pub(crate) fn schedule_elsewhere(&self, home: u32, index: u32) {
         if home == FLOATING {
-            self.injector.push(index);
+            match self.table.get(index).map_or(Priority::Normal, priority_of) {
+                Priority::Max => self.urgent_injector[0].push(index),
+                Priority::High => self.urgent_injector[1].push(index),
+                _ => self.injector.push(index),
+            }
             self.notify();
         } else {
             self.push_pinned(home, index);

@@ -175,7 +175,7 @@ pub(crate) struct Monitor {
 #[derive(Default)]
 struct Threads {
     /// The run queues of spare slots that have no thread yet, by slot.
-    spare_queues: Vec<Option<crossbeam_deque::Worker<u32>>>,
+    spare_queues: Vec<Option<super::LocalQueues>>,
     /// Every worker thread and the monitor's, for shutdown.
     handles: Vec<JoinHandle<()>>,
 }
@@ -198,7 +198,7 @@ impl Monitor {
 
     /// Starts the workers proper and the monitor thread; keeps the spare
     /// slots' queues for later.
-    pub(crate) fn start(sched: &Arc<Scheduler>, queues: Vec<crossbeam_deque::Worker<u32>>) -> std::io::Result<()> {
+    pub(crate) fn start(sched: &Arc<Scheduler>, queues: Vec<super::LocalQueues>) -> std::io::Result<()> {
         let n = sched.config.workers;
         let mut queues: Vec<Option<_>> = queues.into_iter().map(Some).collect();
         for (index, queue) in queues.iter_mut().enumerate().take(n) {
@@ -243,11 +243,7 @@ impl Monitor {
     }
 }
 
-fn spawn_worker(
-    sched: &Arc<Scheduler>,
-    index: usize,
-    queue: crossbeam_deque::Worker<u32>,
-) -> std::io::Result<JoinHandle<()>> {
+fn spawn_worker(sched: &Arc<Scheduler>, index: usize, queue: super::LocalQueues) -> std::io::Result<JoinHandle<()>> {
     let s = sched.clone();
     std::thread::Builder::new()
         .name(format!("{}-{index}", sched.config.thread_name))

@@ -26,10 +26,11 @@
 
 use super::placement::FLOATING;
 use super::sysmon::Role;
-use super::{Scheduler, Suspend, WorkerShared};
+use super::{LocalQueues, Scheduler, Suspend, WorkerShared};
 use crate::mailbox::drain::{drain, Verdict};
 use crate::process::current::CURRENT;
 use crate::process::exit::{drop_on_worker, terminate};
+use crate::process::priority::{priority_of, Priority, LOW_TURN};
 use crate::process::trampoline::trampoline;
 use crate::process::{Body, Entry, Outcome, ProcessCoroutine, Slot, Suspended};
 use crate::reason::Reason;
@@ -61,6 +62,10 @@ pub(crate) struct WorkerLocal {
     queue: crossbeam_deque::Worker<u32>,
     /// Runnable processes pinned to this worker: only it runs them.
     pinned: RefCell<VecDeque<u32>>,
+    /// Floating `Max` (0) and `High` (1) processes: run first, stolen first.
+    urgent_floating: [crossbeam_deque::Worker<u32>; 2],
+    /// `Max` (0) and `High` (1) processes pinned here: run first.
+    urgent_pinned: [RefCell<VecDeque<u32>>; 2],
     /// Started processes pinned here (not at a safe point, not exited): a
     /// draining spare parks only once this is zero.
     pinned_live: Cell<usize>,
@@ -111,16 +116,71 @@ impl WorkerLocal {
     /// Puts a runnable process at the back of this worker's queues: the
     /// pinned queue if it is pinned here, the stealable one if it floats
     /// (or the injector, on a draining spare), its home's inbox otherwise.
+    ///
+    /// `Max` and `High` processes go to the urgent queues of the same kind.
     pub(crate) fn push_local(&self, index: u32) {
-        let home = self.sched.home_of(index);
+        let (home, priority) = self.sched.placement_of(index);
+        let urgent = match priority {
+            Priority::Max => Some(0),
+            Priority::High => Some(1),
+            _ => None,
+        };
         if home == self.index as u32 {
-            self.pinned.borrow_mut().push_back(index);
+            match urgent {
+                Some(level) => self.urgent_pinned[level].borrow_mut().push_back(index),
+                None => self.pinned.borrow_mut().push_back(index),
+            }
         } else if home == FLOATING && self.takes_floating() {
-            self.queue.push(index);
+            match urgent {
+                Some(level) => self.urgent_floating[level].push(index),
+                None => self.queue.push(index),
+            }
             self.sched.notify();
         } else {
             self.sched.schedule_elsewhere(home, index);
         }
+    }
+
+    /// A `Low` process at the front of the queues runs one turn in
+    /// [`LOW_TURN`] while other work waits here; the other turns it goes to
+    /// the back (the BEAM's `RESCHEDULE_LOW`). Returns whether it went back.
+    fn low_waits(&self, slot: &Slot, index: u32) -> bool {
+        let others = !self.queue.is_empty() || !self.pinned.borrow().is_empty();
+        let turns = slot.low_turns.load(Ordering::Relaxed) + 1;
+        if others && turns < LOW_TURN {
+            slot.low_turns.store(turns, Ordering::Relaxed);
+            self.push_local(index);
+            return true;
+        }
+        slot.low_turns.store(0, Ordering::Relaxed);
+        false
+    }
+
+    /// The next `Max`, then `High`, process: this worker's own, then the
+    /// urgent injector's.
+    fn urgent_process(&self) -> Option<u32> {
+        for level in 0..2 {
+            if let Some(index) = self.urgent_pinned[level].borrow_mut().pop_front() {
+                return Some(index);
+            }
+            if let Some(index) = self.urgent_floating[level].pop() {
+                return Some(index);
+            }
+            if self.takes_floating() {
+                loop {
+                    match self.sched.urgent_injector[level].steal() {
+                        Steal::Success(index) => return Some(index),
+                        Steal::Empty => break,
+                        Steal::Retry => continue,
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn has_urgent(&self) -> bool {
+        (0..2).any(|level| !self.urgent_pinned[level].borrow().is_empty() || !self.urgent_floating[level].is_empty())
     }
 
     /// A stack for a process that wants `size` usable bytes (from this
@@ -171,7 +231,7 @@ pub(crate) fn current_scheduler() -> Option<*const Scheduler> {
 }
 
 /// The body of a worker thread.
-pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queue: crossbeam_deque::Worker<u32>) {
+pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queues: LocalQueues) {
     // The overflow handler runs on it (see `stack::overflow`). Without one a
     // process's stack overflow would still be caught by std's handler... on
     // the overflowed stack, i.e. not at all: fail loudly instead.
@@ -186,8 +246,10 @@ pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queue: crossbeam_d
     let worker = WorkerLocal {
         sched,
         index,
-        queue,
+        queue: queues.floating,
         pinned: RefCell::new(VecDeque::new()),
+        urgent_floating: queues.urgent,
+        urgent_pinned: [RefCell::new(VecDeque::new()), RefCell::new(VecDeque::new())],
         pinned_live: Cell::new(0),
         free_slots: RefCell::new(Vec::new()),
         stacks,
@@ -237,7 +299,21 @@ impl WorkerLocal {
     /// handed over through the pinned inbox joins the back of the pinned
     /// queue first, so it waits its turn like everything else (a busy
     /// local queue must not starve it).
+    ///
+    /// While any process is above `Normal`, the urgent queues come first
+    /// (see the scheduler's docs, "Priorities").
     fn local_process(&self) -> Option<u32> {
+        let urgent = self.sched.urgent_processes.load(Ordering::Relaxed) > 0;
+        let inbox = &self.shared().pinned;
+        if urgent {
+            // The inbox may hold urgent processes: sort it first.
+            while let Some(index) = inbox.pop() {
+                self.push_local(index);
+            }
+            if let Some(index) = self.urgent_process() {
+                return Some(index);
+            }
+        }
         if let Some(index) = self.shared().run_next.take() {
             let streak = self.run_next_streak.get();
             if streak < RUN_NEXT_STREAK {
@@ -247,7 +323,6 @@ impl WorkerLocal {
             self.push_local(index);
         }
         self.run_next_streak.set(0);
-        let inbox = &self.shared().pinned;
         if !inbox.is_empty() {
             let mut pinned = self.pinned.borrow_mut();
             while let Some(index) = inbox.pop() {
@@ -279,8 +354,10 @@ impl WorkerLocal {
         }
         if self.sched.sysmon.unheld_active(&self.sched) > self.sched.config.workers {
             self.shared().watch.set_role(Role::Draining);
-            while let Some(index) = self.queue.pop() {
-                self.sched.schedule_elsewhere(self.sched.home_of(index), index);
+            for queue in self.urgent_floating.iter().chain([&self.queue]) {
+                while let Some(index) = queue.pop() {
+                    self.sched.schedule_elsewhere(self.sched.home_of(index), index);
+                }
             }
             if let Some(index) = self.shared().run_next.take() {
                 self.push_local(index);
@@ -387,7 +464,8 @@ impl WorkerLocal {
     fn park_alone(&self) {
         let sched = &*self.sched;
         let inbox_empty = self.shared().pinned.going_to_sleep();
-        if inbox_empty && self.pinned.borrow().is_empty() && !sched.stop.load(Ordering::Acquire) {
+        let idle = self.pinned.borrow().is_empty() && !self.has_urgent();
+        if inbox_empty && idle && !sched.stop.load(Ordering::Acquire) {
             let deadline = sched.timers[self.index].next_deadline(sched.start);
             self.shared().parker.park(deadline);
         }
@@ -406,13 +484,33 @@ impl WorkerLocal {
 
     /// Steals floating work. `eager`: also a victim's run-next and its last
     /// queued process (a held victim's always).
+    ///
+    /// While any process is above `Normal`, first the victims' floating
+    /// `Max`, then `High`, processes, one at a time.
     fn steal(&self, eager: bool) -> Option<u32> {
-        if let Some(index) = self.steal_from_injector() {
-            return Some(index);
-        }
         let workers = &self.sched.workers;
         let n = self.sched.sysmon.started();
         let start = self.next_random() as usize % n;
+        if self.sched.urgent_processes.load(Ordering::Relaxed) > 0 {
+            for level in 0..2 {
+                for k in 0..n {
+                    let victim = (start + k) % n;
+                    if victim == self.index {
+                        continue;
+                    }
+                    loop {
+                        match workers[victim].urgent_stealers[level].steal() {
+                            Steal::Success(index) => return Some(index),
+                            Steal::Empty => break,
+                            Steal::Retry => continue,
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(index) = self.steal_from_injector() {
+            return Some(index);
+        }
         for k in 0..n {
             let victim = (start + k) % n;
             if victim == self.index {
@@ -444,7 +542,9 @@ impl WorkerLocal {
         let n = sched.sysmon.started();
         !self.queue.is_empty()
             || !self.pinned.borrow().is_empty()
+            || self.has_urgent()
             || !sched.injector.is_empty()
+            || sched.urgent_injector.iter().any(|i| !i.is_empty())
             || sched.workers[..n].iter().any(|w| !w.stealer.is_empty())
             || sched.timers.iter().any(|t| t.is_due(sched.start, std::time::Instant::now()))
     }
@@ -482,6 +582,9 @@ impl WorkerLocal {
         let home = slot.home.load(Ordering::Relaxed);
         if home != FLOATING && home != self.index as u32 {
             sched.push_pinned(home, index);
+            return;
+        }
+        if priority_of(slot) == Priority::Low && self.low_waits(slot, index) {
             return;
         }
         slot.run.start_running();

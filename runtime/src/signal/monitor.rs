@@ -17,6 +17,10 @@ use std::sync::atomic::Ordering;
 /// Monitors are one-way and independent: monitoring the same process twice
 /// gives two references and two `Down` messages. The target learns nothing.
 ///
+/// Monitoring oneself (by pid or by one's own name) returns a fresh
+/// reference and creates no monitor, as in OTP: nothing is listed in
+/// [`process_info`](crate::process_info) and [`demonitor`] returns `false`.
+///
 /// ```
 /// use ember_runtime::{monitor, receive, spawn, Down, Reason, Pid};
 /// ember_runtime::run(|| {
@@ -39,9 +43,8 @@ fn monitor_pid(cur: &Current, pid: Pid, name: Option<Name>) -> Ref {
     let monitor = Ref::new();
     let me = cur.pid();
     if pid == me {
-        let mut mine = cur.slot().shared.lock();
-        mine.monitors.insert_new(monitor, (me, name));
-        mine.monitored_by.insert_new(monitor, me);
+        // As the BEAM: a monitor of oneself is a fresh reference and nothing
+        // else. Its `Down` could never be received, so none is kept.
         return monitor;
     }
     let target = super::link::other_slot(cur, pid);

@@ -23,6 +23,16 @@ pub(crate) struct TimerEntry {
     action: TimerAction,
 }
 
+impl TimerEntry {
+    /// The process a message timer delivers to.
+    pub(crate) fn message_target(&self) -> Option<Pid> {
+        match self.action {
+            TimerAction::Send(pid, _) => Some(pid),
+            TimerAction::Wake(_) => None,
+        }
+    }
+}
+
 /// The timers of one worker.
 pub(crate) struct TimerQueue {
     wheel: Mutex<TimerWheel<TimerEntry>>,

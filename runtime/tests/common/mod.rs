@@ -36,10 +36,13 @@ pub struct CrashReport {
     pub reason: String,
     pub location: Option<String>,
     pub message: String,
+    /// Every field of the event, by name (`message` included).
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 static REPORTS: Mutex<Vec<CrashReport>> = Mutex::new(Vec::new());
 static SYSMON: Mutex<Vec<CrashReport>> = Mutex::new(Vec::new());
+static GEN_SERVER: Mutex<Vec<CrashReport>> = Mutex::new(Vec::new());
 
 struct CaptureCrashes;
 
@@ -48,6 +51,7 @@ impl<S: tracing::Subscriber> Layer<S> for CaptureCrashes {
         let list = match event.metadata().target() {
             "ember::crash" => &REPORTS,
             "ember::sysmon" => &SYSMON,
+            "ember::gen_server" => &GEN_SERVER,
             _ => return,
         };
         let mut report = CrashReport::default();
@@ -72,8 +76,16 @@ impl Visit for CrashReport {
     }
 }
 
+/// The GenServer terminate reports emitted so far for the server `pid`
+/// (target `ember::gen_server`; read them in `fields`).
+pub fn gen_server_reports(pid: Pid) -> Vec<CrashReport> {
+    let pid = pid.to_string();
+    GEN_SERVER.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|r| r.pid == pid).cloned().collect()
+}
+
 impl CrashReport {
     fn set(&mut self, field: &Field, value: String) {
+        self.fields.insert(field.name().to_string(), value.clone());
         match field.name() {
             "pid" => self.pid = value,
             "name" => self.name = Some(value),

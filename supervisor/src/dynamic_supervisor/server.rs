@@ -4,7 +4,7 @@
 use super::children::{Child, Children};
 use super::error::{StartChildError, TerminateChildError};
 use super::module::{DynamicInit, DynamicSupervisorModule};
-use super::protocol::{Request, Response};
+use super::protocol::{Request, Response, Wire};
 use crate::child_spec::{ChildSpec, Restart, Started};
 use crate::report::{self, Context};
 use crate::restart::Intensity;
@@ -12,7 +12,7 @@ use crate::shutdown::{self, Others, Stopping};
 use crate::supervisor::{FlagsError, InitError, StartedChild};
 use ember_runtime::gen_server::{Action, AlreadyStarted, CallResult, GenServer, Info, Init, ReplyTo};
 use ember_runtime::{Exit, Pid, Reason};
-use std::any::{type_name, Any};
+use std::any::{type_name, Any, TypeId};
 use std::fmt;
 
 /// The message a supervisor sends itself to retry a failed restart
@@ -47,6 +47,12 @@ impl<M: DynamicSupervisorModule> GenServer for DynamicServer<M> {
     type Reply = Response;
     type Cast = ();
     type Continue = ();
+
+    /// Callers cannot name `M`: every DynamicSupervisor answers to
+    /// `Server<Wire>`.
+    fn protocol() -> TypeId {
+        TypeId::of::<Wire>()
+    }
 
     // -- init (§5.2) --------------------------------------------------------
 
