@@ -63,6 +63,7 @@ mod reason;
 mod runtime;
 mod scheduler;
 pub mod signal;
+mod snapshot;
 mod stack;
 mod sync;
 mod time;
@@ -74,12 +75,13 @@ pub use mailbox::{
     Select,
 };
 pub use name::{register, registered, unregister, whereis, Dest, Name, NoProc, RegisterError, Via, ViaError};
-pub use pid::{Pid, Ref};
+pub use pid::{ParsePidError, Pid, Ref};
 pub use process::api::{catch_exit, exit, hibernate, self_pid, try_self_pid, yield_now};
-pub use process::info::{is_alive, process_info, processes, ProcessInfo, Status};
+pub use process::info::{is_alive, process_info, processes, set_label, ProcessInfo, Status};
 pub use process::spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn_opt, SpawnError, SpawnOptions};
 pub use reason::{PanicLocation, Reason, Term};
 pub use runtime::{run, stats, Builder, Runtime, RuntimeStats, DEFAULT_BUDGET, DEFAULT_STACK_SIZE};
 pub use scheduler::blocking::blocking;
 pub use signal::{demonitor, demonitor_flush, link, monitor, monitor_name, trap_exit, unlink, Down, Exit, LinkError};
+pub use snapshot::{snapshot, Snapshot, StackUsage, WorkerInfo, WorkerRole};
 pub use time::{cancel_timer, send_after, sleep, TimerRef};

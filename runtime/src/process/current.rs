@@ -107,7 +107,8 @@ impl Current {
         self.slot().home.store(home, Ordering::Relaxed);
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
-        self.slot().stack_used.store(base.saturating_sub(sp), Ordering::Relaxed);
+        // At most the stack's size, which is at most `MAX_STACK` (1 GiB).
+        self.slot().stack_used.store(base.saturating_sub(sp).min(u32::MAX as usize) as u32, Ordering::Relaxed);
         let mid_unwind = suspend_mid_unwind(unwinding);
         // SAFETY: the yielder lives on this coroutine's stack for as long as
         // the coroutine runs, and we are that coroutine.

@@ -6,7 +6,7 @@
 //! burst cost a million slots and closures, not a million stacks.
 
 use super::current::{current, Current};
-use super::{Body, Entry, ExitHook, Finish};
+use super::{Body, Entry, ExitHook, Finish, Label};
 use crate::pid::{Pid, Ref};
 use crate::process::Control;
 use crate::reason::Reason;
@@ -33,6 +33,8 @@ pub struct SpawnOptions {
     pub(crate) monitor: bool,
     pub(crate) stack_size: Option<usize>,
     pub(crate) free_migration: bool,
+    /// The label it starts with (a behaviour's type name).
+    pub(crate) label: Option<fn() -> &'static str>,
 }
 
 impl SpawnOptions {
@@ -285,9 +287,13 @@ pub(crate) fn spawn_entry(
         (true, Some(_)) => Some(Ref::new()),
         _ => None,
     };
-    {
+    slot.messages_handled.store(0, Ordering::Relaxed);
+    let started_ms = sched.coarse_millis();
+    let old_label = {
         let mut shared = slot.shared.lock();
         shared.alive = true;
+        shared.parent = parent_pid.map_or(super::NO_PARENT, |p| (p.index, p.serial));
+        shared.started_ms = started_ms as u32;
         if let Some(parent) = parent_pid {
             if options.link {
                 shared.links.insert_new(parent, ());
@@ -296,7 +302,10 @@ pub(crate) fn spawn_entry(
                 shared.monitored_by.insert_new(m, parent);
             }
         }
-    }
+        std::mem::replace(&mut shared.label, options.label.map(Label::TypeName))
+    };
+    // The previous occupant's label, freed outside the lock.
+    drop(old_label);
     if let Some(parent) = parent {
         if options.link || monitor.is_some() {
             let mut shared = parent.slot().shared.lock();

@@ -59,6 +59,8 @@ const PERIOD: Duration = Duration::from_millis(1);
 /// How long the monitor sleeps when every worker is parked (it is woken
 /// earlier by the first worker that wakes up).
 const IDLE_PERIOD: Duration = Duration::from_secs(1);
+/// The window over which a worker's recent busy ratio is computed.
+pub(crate) const BUSY_WINDOW: Duration = Duration::from_millis(250);
 
 const NOT_RUNNING: u32 = u32::MAX;
 
@@ -90,6 +92,11 @@ pub(crate) struct Watch {
     role: AtomicU8,
     /// Started processes pinned to the worker, as last published.
     pinned_live: AtomicUsize,
+    /// Time the worker spent running processes, in ns, as sampled by the
+    /// monitor (see [`Watch::busy_nanos`]).
+    busy_ns: AtomicU64,
+    /// The busy fraction over the last [`BUSY_WINDOW`], in thousandths.
+    recent_busy_permille: AtomicU32,
 }
 
 impl Watch {
@@ -101,7 +108,29 @@ impl Watch {
             run_seen_at: AtomicU64::new(0),
             role: AtomicU8::new(Role::NotStarted as u8),
             pinned_live: AtomicUsize::new(0),
+            busy_ns: AtomicU64::new(0),
+            recent_busy_permille: AtomicU32::new(0),
         }
+    }
+
+    /// How long the worker has spent running processes, estimated by the
+    /// monitor: every sample that finds it running a process counts the
+    /// time since the previous sample as busy. It costs the worker nothing
+    /// beyond the stores `begin_run` and `end_run` already make; its error
+    /// is a sampling period per run boundary, which averages out.
+    pub(crate) fn busy_nanos(&self) -> u64 {
+        self.busy_ns.load(Ordering::Relaxed)
+    }
+
+    /// The fraction of the last [`BUSY_WINDOW`] the worker spent running
+    /// processes (0 while the monitor sleeps: every worker is parked).
+    pub(crate) fn recent_busy_ratio(&self) -> f64 {
+        f64::from(self.recent_busy_permille.load(Ordering::Relaxed)) / 1000.0
+    }
+
+    /// Whether the worker is running a process right now.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed) != NOT_RUNNING
     }
 
     /// Worker: about to resume the process in slot `index`.
@@ -156,6 +185,11 @@ impl Watch {
 
     pub(crate) fn publish_pinned(&self, n: usize) {
         self.pinned_live.store(n, Ordering::Relaxed);
+    }
+
+    /// Started processes pinned to the worker, as last published.
+    pub(crate) fn pinned_live(&self) -> usize {
+        self.pinned_live.load(Ordering::Relaxed)
     }
 }
 
@@ -257,6 +291,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
     let slots = sched.workers.len();
     // Per worker slot: the pick count last seen, and since when.
     let mut seen: Vec<(u64, Instant)> = vec![(u64::MAX, Instant::now()); slots];
+    let mut busy = BusySampler::new(slots);
     loop {
         if sched.stop.load(Ordering::Acquire) {
             return;
@@ -272,13 +307,17 @@ fn run_monitor(sched: &Arc<Scheduler>) {
                 .iter()
                 .all(|w| w.watch.role() == Role::Spare || w.pinned.is_sleeping());
             if still_parked {
+                busy.idle(sched);
                 monitor.parker.park(Some(Instant::now() + IDLE_PERIOD));
+                // Asleep, nobody ran: none of that time is busy.
+                busy.skip(sched, Instant::now());
             }
             monitor.sleeping.store(false, Ordering::Relaxed);
         } else {
             monitor.parker.park(Some(Instant::now() + PERIOD));
         }
         let now = Instant::now();
+        busy.sample(sched, now);
         for (index, worker) in sched.workers[..monitor.started()].iter().enumerate() {
             let watch = &worker.watch;
             let picks = watch.picks.load(Ordering::Relaxed);
@@ -364,6 +403,63 @@ fn ensure_workers(sched: &Arc<Scheduler>) {
                 tracing::error!(target: "ember::sysmon", %error, "could not start a spare worker thread");
                 return;
             }
+        }
+    }
+}
+
+/// The monitor's estimate of how busy each worker is (see
+/// [`Watch::busy_nanos`]).
+struct BusySampler {
+    last_sample: Instant,
+    window_start: Instant,
+    /// Per worker slot: its `busy_ns` when the window started.
+    busy_at_window_start: Vec<u64>,
+}
+
+impl BusySampler {
+    fn new(slots: usize) -> Self {
+        let now = Instant::now();
+        BusySampler { last_sample: now, window_start: now, busy_at_window_start: vec![0; slots] }
+    }
+
+    fn sample(&mut self, sched: &Scheduler, now: Instant) {
+        let dt = now.saturating_duration_since(self.last_sample).as_nanos() as u64;
+        self.last_sample = now;
+        let started = sched.sysmon.started();
+        for worker in &sched.workers[..started] {
+            let watch = &worker.watch;
+            if watch.is_running() {
+                watch.busy_ns.store(watch.busy_ns.load(Ordering::Relaxed) + dt, Ordering::Relaxed);
+            }
+        }
+        let window = now.saturating_duration_since(self.window_start);
+        if window >= BUSY_WINDOW {
+            let window_ns = window.as_nanos().max(1) as u64;
+            for (index, worker) in sched.workers[..started].iter().enumerate() {
+                let busy_ns = worker.watch.busy_nanos();
+                let delta = busy_ns.saturating_sub(self.busy_at_window_start[index]);
+                self.busy_at_window_start[index] = busy_ns;
+                let permille = (delta.saturating_mul(1000) / window_ns).min(1000) as u32;
+                worker.watch.recent_busy_permille.store(permille, Ordering::Relaxed);
+            }
+            self.window_start = now;
+        }
+    }
+
+    /// Every worker is parked: their recent ratios are zero.
+    fn idle(&mut self, sched: &Scheduler) {
+        for worker in sched.workers.iter() {
+            worker.watch.recent_busy_permille.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Time up to `now` was not busy (the monitor slept while every worker
+    /// was parked): a new window starts.
+    fn skip(&mut self, sched: &Scheduler, now: Instant) {
+        self.last_sample = now;
+        self.window_start = now;
+        for (index, worker) in sched.workers.iter().enumerate() {
+            self.busy_at_window_start[index] = worker.watch.busy_nanos();
         }
     }
 }
