@@ -66,6 +66,7 @@ pub mod signal;
 mod snapshot;
 mod stack;
 mod sync;
+mod system_monitor;
 mod time;
 mod timer;
 
@@ -84,4 +85,5 @@ pub use runtime::{run, stats, Builder, Runtime, RuntimeStats, DEFAULT_BUDGET, DE
 pub use scheduler::blocking::blocking;
 pub use signal::{demonitor, demonitor_flush, link, monitor, monitor_name, trap_exit, unlink, Down, Exit, LinkError};
 pub use snapshot::{snapshot, Snapshot, StackUsage, WorkerInfo, WorkerRole};
+pub use system_monitor::{clear_system_monitor, system_monitor, SysMonEvent, SystemMonitor};
 pub use time::{cancel_timer, send_after, sleep, TimerRef};

@@ -346,6 +346,11 @@ pub(crate) struct Slot {
     pub(crate) stack_used: AtomicU32,
     /// The process is hibernating (published for introspection).
     pub(crate) hibernating: AtomicBool,
+    /// The system monitor reported its mailbox long and watches it (see
+    /// `system_monitor`).
+    pub(crate) long_queue: AtomicBool,
+    /// The system monitor reported its stack near the limit.
+    pub(crate) stack_reported: AtomicBool,
     /// Messages a behaviour's loop has handled (written by the process
     /// only, published for introspection).
     pub(crate) messages_handled: AtomicU64,
@@ -385,6 +390,8 @@ impl Slot {
             mailbox_len: AtomicUsize::new(0),
             stack_used: AtomicU32::new(0),
             hibernating: AtomicBool::new(false),
+            long_queue: AtomicBool::new(false),
+            stack_reported: AtomicBool::new(false),
             messages_handled: AtomicU64::new(0),
             shared: Mutex::new(Shared::new()),
             local: UnsafeCell::new(Local::new()),

@@ -189,6 +189,8 @@ pub(crate) struct Scheduler {
     pub(crate) exited: (Mutex<()>, Condvar),
     /// The system monitor's own state.
     pub(crate) sysmon: sysmon::Monitor,
+    /// Who hears the system monitor's events (`system_monitor`).
+    pub(crate) system_monitor: crate::system_monitor::Subscription,
     /// The coarse clock when the runtime started (see `coarse_millis`).
     pub(crate) coarse_start_ms: u64,
 }
@@ -250,6 +252,7 @@ impl Scheduler {
             stop: AtomicBool::new(false),
             exited: (Mutex::new(()), Condvar::new()),
             sysmon: sysmon::Monitor::new(),
+            system_monitor: crate::system_monitor::Subscription::new(),
             coarse_start_ms: coarse_clock_ms(),
             config,
         });

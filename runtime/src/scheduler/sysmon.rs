@@ -48,6 +48,7 @@ use super::park::Parker;
 use super::worker::run_worker;
 use super::Scheduler;
 use crate::process::Slot;
+use crate::system_monitor::SysMonEvent;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -149,14 +150,16 @@ impl Watch {
             let since = Duration::from_nanos(self.run_seen_at.load(Ordering::Relaxed));
             let held_for = sched.start.elapsed().saturating_sub(since);
             let pid = slot.pid(sched.node);
+            let millis = held_for.as_millis() as u64;
             tracing::warn!(
                 target: "ember::sysmon",
                 pid = %pid,
                 worker,
-                millis = held_for.as_millis() as u64,
+                millis,
                 "long_schedule: process {pid} held worker {worker} for about {} ms without returning to the runtime",
                 held_for.as_millis()
             );
+            sched.system_monitor.emit(sched, SysMonEvent::LongSchedule { pid, worker, millis, ended: true });
         }
     }
 
@@ -338,6 +341,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
                 sched.notify();
             }
         }
+        sched.system_monitor.check_long_queues(sched);
         // I/O is polled even while every worker is busy or held (workers
         // poll only when idle, or every 64 picks).
         crate::io::poll_now();
@@ -354,17 +358,18 @@ fn run_monitor(sched: &Arc<Scheduler>) {
 }
 
 fn report_held(sched: &Scheduler, worker: usize, index: u32, held_for: Duration) {
-    let pid = sched.table.get(index).map(|slot| slot.pid(sched.node));
-    let pid = pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+    let Some(pid) = sched.table.get(index).map(|slot| slot.pid(sched.node)) else { return };
+    let millis = held_for.as_millis() as u64;
     tracing::warn!(
         target: "ember::sysmon",
         pid = %pid,
         worker,
-        millis = held_for.as_millis() as u64,
+        millis,
         "long_schedule: process {pid} has held worker {worker} for {} ms without returning to the runtime; \
          its floating work and timers go to other workers",
         held_for.as_millis()
     );
+    sched.system_monitor.emit(sched, SysMonEvent::LongSchedule { pid, worker, millis, ended: false });
 }
 
 /// Keeps `config.workers` workers unheld: wakes a parked spare, or starts
@@ -414,12 +419,19 @@ struct BusySampler {
     window_start: Instant,
     /// Per worker slot: its `busy_ns` when the window started.
     busy_at_window_start: Vec<u64>,
+    /// Per worker slot: reported busy to the system monitor's subscriber.
+    reported_busy: Vec<bool>,
 }
 
 impl BusySampler {
     fn new(slots: usize) -> Self {
         let now = Instant::now();
-        BusySampler { last_sample: now, window_start: now, busy_at_window_start: vec![0; slots] }
+        BusySampler {
+            last_sample: now,
+            window_start: now,
+            busy_at_window_start: vec![0; slots],
+            reported_busy: vec![false; slots],
+        }
     }
 
     fn sample(&mut self, sched: &Scheduler, now: Instant) {
@@ -435,12 +447,19 @@ impl BusySampler {
         let window = now.saturating_duration_since(self.window_start);
         if window >= BUSY_WINDOW {
             let window_ns = window.as_nanos().max(1) as u64;
+            let threshold = sched.system_monitor.busy_threshold();
             for (index, worker) in sched.workers[..started].iter().enumerate() {
                 let busy_ns = worker.watch.busy_nanos();
                 let delta = busy_ns.saturating_sub(self.busy_at_window_start[index]);
                 self.busy_at_window_start[index] = busy_ns;
                 let permille = (delta.saturating_mul(1000) / window_ns).min(1000) as u32;
                 worker.watch.recent_busy_permille.store(permille, Ordering::Relaxed);
+                let busy = threshold != 0 && permille >= threshold;
+                if busy != self.reported_busy[index] {
+                    self.reported_busy[index] = busy;
+                    let busy_ratio = f64::from(permille) / 1000.0;
+                    sched.system_monitor.emit(sched, SysMonEvent::BusyWorker { worker: index, busy_ratio, busy });
+                }
             }
             self.window_start = now;
         }
@@ -448,8 +467,12 @@ impl BusySampler {
 
     /// Every worker is parked: their recent ratios are zero.
     fn idle(&mut self, sched: &Scheduler) {
-        for worker in sched.workers.iter() {
+        for (index, worker) in sched.workers.iter().enumerate() {
             worker.watch.recent_busy_permille.store(0, Ordering::Relaxed);
+            if std::mem::take(&mut self.reported_busy[index]) {
+                let event = SysMonEvent::BusyWorker { worker: index, busy_ratio: 0.0, busy: false };
+                sched.system_monitor.emit(sched, event);
+            }
         }
     }
 
