@@ -372,7 +372,7 @@ impl Runtime {
     /// ember_runtime::send(pid, ());
     /// ```
     pub fn snapshot(&self) -> crate::Snapshot {
-        crate::snapshot::snapshot_of(&self.sched)
+        crate::snapshot::snapshot_of(&self.sched, None)
     }
 
     /// Gives the memory of pooled stacks back to the operating system,

@@ -10,7 +10,7 @@
 //! counters themselves: see `scheduler::counters` and the busy sampling in
 //! `scheduler::sysmon`.
 
-use crate::process::current::current;
+use crate::process::current::{current, Current};
 use crate::process::info::{info_of, ProcessInfo};
 use crate::scheduler::sysmon::Role;
 use crate::scheduler::Scheduler;
@@ -124,12 +124,23 @@ pub struct StackUsage {
 pub fn snapshot() -> Snapshot {
     let cur = current();
     cur.charge(1);
-    snapshot_of(cur.sched())
+    snapshot_of(cur.sched(), Some(&cur))
 }
 
-pub(crate) fn snapshot_of(sched: &Scheduler) -> Snapshot {
+/// `by`: the process taking the snapshot, which pays a reduction per slot
+/// (so a walk over a large table yields every slice, as any work does).
+pub(crate) fn snapshot_of(sched: &Scheduler, by: Option<&Current>) -> Snapshot {
     let node = sched.node;
-    let processes = sched.table.slots().filter_map(|slot| info_of(slot, slot.pid(node))).collect();
+    let processes = sched
+        .table
+        .slots()
+        .filter_map(|slot| {
+            if let Some(cur) = by {
+                cur.charge(1);
+            }
+            info_of(slot, slot.pid(node))
+        })
+        .collect();
     let started = sched.sysmon.started();
     let workers = sched.workers[..started]
         .iter()
