@@ -71,12 +71,23 @@ impl Default for Model {
 /// What a process is called in the viewer: its label, else its registered
 /// name, else nothing.
 pub fn name_of(p: &ProcessInfo) -> String {
-    match (&p.label, &p.registered_name) {
+    match (p.label.as_deref().map(short_type_name), &p.registered_name) {
         (Some(label), Some(name)) => format!("{label} ({})", name.as_str()),
-        (Some(label), None) => label.clone(),
+        (Some(label), None) => label.to_string(),
         (None, Some(name)) => name.as_str().to_string(),
         (None, None) => String::new(),
     }
+}
+
+/// A behaviour's default label is its type's full path
+/// (`my_app::cache::Cache`): the table shows the last segment (generic
+/// arguments dropped); other labels are shown as they are.
+pub fn short_type_name(label: &str) -> &str {
+    if label.contains(char::is_whitespace) || !label.contains("::") {
+        return label;
+    }
+    let base = label.split('<').next().unwrap_or(label);
+    base.rsplit("::").next().unwrap_or(base)
 }
 
 fn push_bounded(history: &mut VecDeque<u64>, value: u64) {
@@ -267,6 +278,15 @@ mod tests {
 
     fn pid(s: &str) -> Pid {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn type_name_labels_are_shortened_and_others_kept() {
+        assert_eq!(short_type_name("ember_supervisor::supervisor::server::SupervisorServer<x::Y>"), "SupervisorServer");
+        assert_eq!(short_type_name("app::Cache"), "Cache");
+        assert_eq!(short_type_name("ingest worker 3"), "ingest worker 3");
+        assert_eq!(short_type_name("a::b c"), "a::b c");
+        assert_eq!(short_type_name("growing"), "growing");
     }
 
     #[test]

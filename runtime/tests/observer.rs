@@ -96,7 +96,7 @@ fn a_client_sees_a_known_process_with_its_mailbox_over_a_unix_socket() {
     let listed = snap.processes.iter().find(|p| p.pid == stuffed).expect("listed");
     assert_eq!(listed.message_queue_len, 5);
     assert_eq!(listed.label.as_deref(), Some("stuffed"));
-    assert!(snap.processes.iter().any(|p| p.label.as_deref() == Some("ember::observer")));
+    assert!(snap.processes.iter().any(|p| p.label.as_deref() == Some("observer acceptor")));
     send(stuffed, ());
     drop(client);
     drop(rt);

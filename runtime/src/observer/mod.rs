@@ -35,7 +35,7 @@
 //! # Never stalling the node
 //!
 //! The observer is ordinary processes: an acceptor and one process per
-//! connection (at most [`MAX_CONNECTIONS`]), labelled `ember::observer`. A
+//! connection (at most [`MAX_CONNECTIONS`]), labelled `observer acceptor` and `observer connection`. A
 //! snapshot walks the process table one slot lock at a time and yields
 //! every slice (see [`crate::snapshot`]); writing a large reply to a slow
 //! client parks only its connection's process. A kill is refused unless the

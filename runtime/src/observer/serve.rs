@@ -102,7 +102,7 @@ pub fn serve_with(addr: &str, access: Access) -> io::Result<Observer> {
         Listener::Unix(..) => parsed,
     };
     let pid = crate::spawn(move || {
-        crate::set_label("ember::observer");
+        crate::set_label("observer acceptor");
         accept_loop(listener, access)
     });
     Ok(Observer { pid, addr: bound })
@@ -209,7 +209,7 @@ fn accept_loop(listener: Listener, access: Access) {
         open.fetch_add(1, Ordering::Relaxed);
         let open = open.clone();
         crate::spawn(move || {
-            crate::set_label("ember::observer connection");
+            crate::set_label("observer connection");
             let _count = OpenConnection(open);
             serve_connection(conn, access);
         });
