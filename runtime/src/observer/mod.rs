@@ -42,6 +42,8 @@
 //! observer was started with [`Access::ReadWrite`].
 
 mod addr;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod protocol;
 mod serve;
 
