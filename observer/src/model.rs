@@ -258,7 +258,7 @@ mod tests {
         serde_json::from_value(serde_json::json!({
             "pid": pid, "status": "waiting", "label": label, "mailbox_len": mailbox,
             "links": [], "monitors": [], "monitored_by": [], "registered_name": null,
-            "trap_exit": false, "reductions": reductions, "stack_bytes": 100, "memory": 1000 + mailbox,
+            "trap_exit": false, "reductions": reductions, "stack_bytes": 100, "stack_high_water": 200, "memory": 1000 + mailbox,
             "parent": parent, "started_ms": 0, "messages_handled": 0
         }))
         .unwrap()

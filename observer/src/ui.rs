@@ -270,7 +270,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, model: &Model, selected: Option<Pi
         format!("reductions   {}", p.reductions),
         format!("handled      {}", p.messages_handled),
         format!("memory       {}", human_bytes(p.memory)),
-        format!("stack        {}", human_bytes(p.stack_bytes)),
+        format!("stack        {} (deepest {})", human_bytes(p.stack_bytes), human_bytes(p.stack_high_water)),
         format!("trap_exit    {}", p.trap_exit),
         format!("links        {}", pids(&p.links)),
         format!("monitors     {}", pids(&monitors)),

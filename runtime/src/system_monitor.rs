@@ -14,8 +14,8 @@
 //!   queue falling back below the off threshold is noticed by the monitor
 //!   thread, which looks at the processes that were reported long;
 //! * `busy_worker`: by the monitor thread, from its busy sampling;
-//! * `stack_near_limit`: when a process suspends (where its stack use is
-//!   measured), once per process.
+//! * `stack_near_limit`: when a process suspends (where its stack depth is
+//!   published), from its high-water mark, once per process.
 
 use crate::pid::Pid;
 use crate::process::Slot;
@@ -86,8 +86,9 @@ impl SystemMonitor {
         self
     }
 
-    /// Report a process whose stack, measured when it suspends, uses at
-    /// least `fraction` (0 to 1) of its size; once per process.
+    /// Report a process whose stack has gone at least `fraction` (0 to 1)
+    /// of its size deep (its high-water mark, sampled at runtime calls and
+    /// checked when it suspends); once per process.
     ///
     /// ```
     /// let _ = ember_runtime::SystemMonitor::new().stack_near_limit(0.75);
@@ -136,7 +137,8 @@ pub enum SysMonEvent {
         /// At or above the threshold.
         busy: bool,
     },
-    /// `pid` used `used` bytes of its `size`-byte stack when it suspended.
+    /// `pid`'s stack went `used` bytes deep (its high-water mark) of its
+    /// `size` bytes.
     StackNearLimit {
         /// The process.
         pid: Pid,
@@ -326,8 +328,8 @@ impl Subscription {
         self.busy_permille.load(Ordering::Relaxed)
     }
 
-    /// A process suspended with `used` bytes of its `size`-byte stack in
-    /// use: reported once if past the threshold.
+    /// A process suspended with a stack high-water mark of `used` bytes of
+    /// its `size`: reported once if past the threshold.
     #[inline]
     pub(crate) fn stack_used(&self, sched: &Scheduler, slot: &Slot, used: usize, size: usize) {
         let permille = self.stack_permille.load(Ordering::Relaxed);

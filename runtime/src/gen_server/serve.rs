@@ -95,7 +95,7 @@ impl<S: GenServer> Loop<S> {
         // Published for introspection; only this process writes it.
         let cur = current();
         let handled = &cur.slot().messages_handled;
-        handled.store(handled.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        handled.store(handled.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         let message = match message.downcast::<CallMsg<S::Call, S::Reply>>() {
             Ok(call) => return self.run_call(*call),
             Err(m) => m,

@@ -11,6 +11,7 @@ use super::{Local, Slot};
 use crate::pid::Pid;
 use crate::scheduler::placement::FLOATING;
 use crate::scheduler::{Scheduler, Suspend};
+use crate::stack::depth::depth_of;
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::Ordering;
@@ -98,19 +99,19 @@ impl Current {
 
     fn suspend_as(&self, why: Suspend, safe_point: bool) {
         let unwinding = self.unwinding();
-        // SAFETY: the process is running; the borrow ends before the switch.
-        let (yielder, base, home, size) = unsafe {
-            let local = self.local();
-            let floats = (safe_point || local.free_migration) && !unwinding;
-            (local.yielder, local.stack_base, if floats { FLOATING } else { local.worker }, local.stack_size)
-        };
-        self.slot().home.store(home, Ordering::Relaxed);
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
-        let used = base.saturating_sub(sp);
-        // At most the stack's size, which is at most `MAX_STACK` (1 GiB).
-        self.slot().stack_used.store(used.min(u32::MAX as usize) as u32, Ordering::Relaxed);
-        self.sched().system_monitor.stack_used(self.sched(), self.slot(), used, size as usize);
+        // SAFETY: the process is running; the borrow ends before the switch.
+        let (yielder, depth, deepest, home, size) = unsafe {
+            let local = self.local();
+            let floats = (safe_point || local.free_migration) && !unwinding;
+            let depth = depth_of(local.stack_base, sp);
+            local.stack_deepest = local.stack_deepest.max(depth);
+            (local.yielder, depth, local.stack_deepest, if floats { FLOATING } else { local.worker }, local.stack_size)
+        };
+        self.slot().home.store(home, Ordering::Relaxed);
+        self.slot().stack_depth.publish(depth as usize, deepest);
+        self.sched().system_monitor.stack_used(self.sched(), self.slot(), deepest as usize, size as usize);
         let mid_unwind = suspend_mid_unwind(unwinding);
         // SAFETY: the yielder lives on this coroutine's stack for as long as
         // the coroutine runs, and we are that coroutine.

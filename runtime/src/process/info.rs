@@ -69,6 +69,10 @@ pub struct ProcessInfo {
     pub reductions: u64,
     /// Stack bytes in use at its last suspension (0 when it holds no stack).
     pub stack_bytes: usize,
+    /// The deepest its stack has been seen to go since it got its stack, in
+    /// bytes: sampled at runtime calls and suspensions, so a lower bound (a
+    /// frame that goes deeper between two runtime calls is not seen).
+    pub stack_high_water: usize,
     /// An estimate of the memory the process holds, in bytes: its slot, the
     /// stack it uses and its queued messages' envelopes (not what the
     /// messages themselves point to).
@@ -80,7 +84,8 @@ pub struct ProcessInfo {
     /// few milliseconds).
     pub started_ms: u64,
     /// Messages a behaviour (GenServer, supervisor, agent...) has handled:
-    /// calls, casts and infos; 0 for a plain process.
+    /// calls, casts and infos; 0 for a plain process. It counts modulo
+    /// 2^32 (a viewer shows its rate).
     pub messages_handled: u64,
 }
 
@@ -113,7 +118,7 @@ pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
             return None;
         }
         let run = slot.run.load();
-        let stack_bytes = slot.stack_used.load(Ordering::Relaxed) as usize;
+        let (stack_bytes, stack_high_water) = slot.stack_depth.load();
         let status = match run {
             _ if shared.exiting => Status::Exiting,
             state::RUNNING | state::NOTIFIED => Status::Running,
@@ -138,10 +143,11 @@ pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
             trap_exit: slot.trap_exit.load(Ordering::Relaxed),
             reductions: slot.reductions.load(Ordering::Relaxed),
             stack_bytes,
+            stack_high_water,
             memory,
             parent: (shared.parent != NO_PARENT).then(|| Pid::new(pid.node, shared.parent.0, shared.parent.1)),
             started_ms: u64::from(shared.started_ms),
-            messages_handled: slot.messages_handled.load(Ordering::Relaxed),
+            messages_handled: u64::from(slot.messages_handled.load(Ordering::Relaxed)),
         })
     }
 }

@@ -261,6 +261,9 @@ pub(crate) struct Local {
     /// Lowest usable address of the stack it runs on (0 when it has none),
     /// for the runtime calls' red-zone check (`scheduler::budget`).
     pub(crate) stack_limit: usize,
+    /// The deepest the process's stack has been seen to go, in bytes below
+    /// `stack_base`, sampled at runtime calls (see `stack::depth`).
+    pub(crate) stack_deepest: u32,
     /// Set when the process started exiting (a fatal exit signal, or
     /// `exit`): it is unwinding and will exit with this reason whatever its
     /// function does. The flag tells whether an exit signal decided it.
@@ -300,6 +303,7 @@ impl Local {
             stack_base: 0,
             stack_size: 0,
             stack_limit: 0,
+            stack_deepest: 0,
             exit_reason: None,
             returning_to_exit: false,
             matching: false,
@@ -341,9 +345,9 @@ pub(crate) struct Slot {
     pub(crate) reductions: AtomicU64,
     /// Length of the private mailbox, published for introspection.
     pub(crate) mailbox_len: AtomicUsize,
-    /// Stack bytes in use at the last suspension (0 when the process holds no
-    /// stack).
-    pub(crate) stack_used: AtomicU32,
+    /// Stack bytes in use at the last suspension and the deepest sampled (0
+    /// when the process holds no stack), for introspection.
+    pub(crate) stack_depth: crate::stack::depth::StackDepth,
     /// The process is hibernating (published for introspection).
     pub(crate) hibernating: AtomicBool,
     /// The system monitor reported its mailbox long and watches it (see
@@ -352,8 +356,9 @@ pub(crate) struct Slot {
     /// The system monitor reported its stack near the limit.
     pub(crate) stack_reported: AtomicBool,
     /// Messages a behaviour's loop has handled (written by the process
-    /// only, published for introspection).
-    pub(crate) messages_handled: AtomicU64,
+    /// only, published for introspection). 32 bits, wrapping: it fits the
+    /// slot's padding, and a rate is what a viewer shows.
+    pub(crate) messages_handled: AtomicU32,
     pub(crate) shared: Mutex<Shared>,
     local: UnsafeCell<Local>,
 }
@@ -388,11 +393,11 @@ impl Slot {
             trap_exit: AtomicBool::new(false),
             reductions: AtomicU64::new(0),
             mailbox_len: AtomicUsize::new(0),
-            stack_used: AtomicU32::new(0),
+            stack_depth: Default::default(),
             hibernating: AtomicBool::new(false),
             long_queue: AtomicBool::new(false),
             stack_reported: AtomicBool::new(false),
-            messages_handled: AtomicU64::new(0),
+            messages_handled: AtomicU32::new(0),
             shared: Mutex::new(Shared::new()),
             local: UnsafeCell::new(Local::new()),
         }
