@@ -57,14 +57,17 @@ mod io;
 mod mailbox;
 mod name;
 pub mod net;
+pub mod observer;
 mod pid;
 mod process;
 mod reason;
 mod runtime;
 mod scheduler;
 pub mod signal;
+mod snapshot;
 mod stack;
 mod sync;
+mod system_monitor;
 mod time;
 mod timer;
 
@@ -74,13 +77,15 @@ pub use mailbox::{
     Select,
 };
 pub use name::{register, registered, unregister, whereis, Dest, Name, NoProc, RegisterError, Via, ViaError};
-pub use pid::{Pid, Ref};
+pub use pid::{ParsePidError, Pid, Ref};
 pub use process::api::{catch_exit, exit, hibernate, self_pid, try_self_pid, yield_now};
-pub use process::info::{is_alive, process_info, processes, Monitored, ProcessInfo, Status};
+pub use process::info::{is_alive, process_info, processes, set_label, Monitored, ProcessInfo, Status};
 pub use process::priority::{set_priority, Priority};
 pub use process::spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn_opt, SpawnError, SpawnOptions};
 pub use reason::{PanicLocation, Reason, Term};
 pub use runtime::{run, stats, trim_stacks, Builder, Runtime, RuntimeStats, DEFAULT_BUDGET, DEFAULT_STACK_SIZE};
 pub use scheduler::blocking::blocking;
 pub use signal::{demonitor, demonitor_flush, link, monitor, monitor_name, trap_exit, unlink, Down, Exit, LinkError};
+pub use snapshot::{snapshot, Snapshot, StackUsage, WorkerInfo, WorkerRole};
+pub use system_monitor::{clear_system_monitor, system_monitor, SysMonEvent, SystemMonitor};
 pub use time::{cancel_timer, send_after, sleep, TimerRef};

@@ -26,7 +26,8 @@ use std::sync::Arc;
 /// assert_eq!(n.as_str(), "stack");
 /// assert_eq!(n, Name::from(String::from("stack")));
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Name(Arc<str>);
 
 impl Name {

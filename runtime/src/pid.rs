@@ -68,6 +68,57 @@ impl fmt::Debug for Pid {
     }
 }
 
+/// A string that is not a pid in the `<node.index.serial>` form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsePidError(String);
+
+impl fmt::Display for ParsePidError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a pid (expected <node.index.serial>): {:?}", self.0)
+    }
+}
+
+impl std::error::Error for ParsePidError {}
+
+impl std::str::FromStr for Pid {
+    type Err = ParsePidError;
+
+    /// Parses the form [`Pid`] displays as, `<node.index.serial>` (Erlang's
+    /// `list_to_pid/1`): for tools that name a process in text, such as the
+    /// observer. The pid may be dead or name no runtime; that is found out
+    /// when it is used, as for any pid.
+    ///
+    /// ```
+    /// let pid = ember_runtime::run(|| ember_runtime::self_pid()).unwrap();
+    /// assert_eq!(pid.to_string().parse::<ember_runtime::Pid>(), Ok(pid));
+    /// assert!("<1.2>".parse::<ember_runtime::Pid>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let error = || ParsePidError(s.chars().take(64).collect());
+        let inner = s.trim().strip_prefix('<').and_then(|r| r.strip_suffix('>')).ok_or_else(error)?;
+        let mut parts = inner.split('.').map(|p| p.parse::<u32>().map_err(|_| error()));
+        let (node, index, serial) =
+            (parts.next().ok_or_else(error)??, parts.next().ok_or_else(error)??, parts.next().ok_or_else(error)??);
+        if parts.next().is_some() {
+            return Err(error());
+        }
+        Ok(Pid::new(node, index, serial))
+    }
+}
+
+impl serde::Serialize for Pid {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Pid {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A reference unique within this OS process (Erlang's `make_ref()`).
 ///
 /// Monitors, timers and call tags are identified by a `Ref`.
@@ -76,7 +127,7 @@ impl fmt::Debug for Pid {
 /// use ember_runtime::Ref;
 /// assert_ne!(Ref::new(), Ref::new());
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Ref(u64);
 
 /// References are handed out to threads in blocks, so making one is a
@@ -155,5 +206,22 @@ mod tests {
     fn pid_display() {
         assert_eq!(Pid::new(0, 123, 0).to_string(), "<0.123.0>");
         assert_eq!(format!("{:?}", Pid::new(1, 2, 3)), "<1.2.3>");
+    }
+
+    #[test]
+    fn pid_parses_what_it_displays_and_nothing_else() {
+        let pid = Pid::new(1, 4_000_000_000, 7);
+        assert_eq!(pid.to_string().parse::<Pid>(), Ok(pid));
+        for bad in ["", "<>", "<1.2>", "<1.2.3.4>", "1.2.3", "<a.2.3>", "<1.2.3", "<-1.2.3>", "<1.2.99999999999>"] {
+            assert!(bad.parse::<Pid>().is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn pid_serializes_as_its_display_form() {
+        let pid = Pid::new(0, 12, 3);
+        assert_eq!(serde_json::to_string(&pid).unwrap(), "\"<0.12.3>\"");
+        assert_eq!(serde_json::from_str::<Pid>("\"<0.12.3>\"").unwrap(), pid);
+        assert!(serde_json::from_str::<Pid>("\"<0.12>\"").is_err());
     }
 }

@@ -366,6 +366,19 @@ impl Runtime {
         stats_of(&self.sched)
     }
 
+    /// A snapshot of the runtime's processes and counters, from outside it
+    /// (see [`crate::Snapshot`]).
+    ///
+    /// ```
+    /// let rt = ember_runtime::Runtime::new().unwrap();
+    /// let pid = rt.spawn(|| { ember_runtime::receive::<()>(); }).unwrap();
+    /// assert!(rt.snapshot().processes.iter().any(|p| p.pid == pid));
+    /// ember_runtime::send(pid, ());
+    /// ```
+    pub fn snapshot(&self) -> crate::Snapshot {
+        crate::snapshot::snapshot_of(&self.sched, None)
+    }
+
     /// Gives the memory of pooled stacks back to the operating system,
     /// keeping `keep` warm stacks per size class; returns how many stacks were
     /// trimmed. Useful after a burst of processes has passed: stacks are

@@ -232,7 +232,7 @@ fn the_runtime_keeps_working_after_many_panics() {
         let me = self_pid();
         let pids: Vec<Pid> = (0..100u32).map(|i| spawn(move || send(me, i))).collect();
         let sum: u32 = pids.iter().map(|_| recv::<u32>()).sum();
-        assert_eq!(sum, (0..100).sum());
+        assert_eq!(sum, (0..100).sum::<u32>());
         let (_, m) = spawn_monitor(|| panic!("one more"));
         assert!(matches!(common::down_of(m).reason, Reason::Panic { message, .. } if &*message == "one more"));
     });

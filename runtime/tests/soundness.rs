@@ -194,7 +194,7 @@ fn a_mutex_guard_held_across_a_receive_does_not_freeze_the_node() {
     })
     .unwrap();
     let sum = rx.recv_timeout(BOUND).expect("the node kept running while two workers were blocked");
-    assert_eq!(sum, (0..20).sum());
+    assert_eq!(sum, (0..20u32).sum::<u32>());
     let _ = holder;
     // The deadlocked threads cannot be joined: leak the runtime.
     std::mem::forget(rt);

@@ -121,6 +121,10 @@ fn hibernate<S: GenServer>(server: Loop<S>) -> Finish {
 
 impl<S: GenServer> Loop<S> {
     fn dispatch(&mut self, message: Box<dyn Any + Send>) -> Step<S::Continue> {
+        // Published for introspection; only this process writes it.
+        let cur = current();
+        let handled = &cur.slot().messages_handled;
+        handled.store(handled.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         let message = match message.downcast::<CallMsg>() {
             Ok(call) => return self.run_call(*call),
             Err(m) => m,

@@ -329,6 +329,8 @@ fn start_server<S: GenServer>(arg: S::Arg, options: StartOptions, link: bool) ->
     let mut spawn = options.spawn.clone();
     spawn.link = link;
     spawn.monitor = true;
+    // Introspection shows the module until the server labels itself.
+    spawn.label = Some(std::any::type_name::<S>);
     // The acknowledgement and the `Down` are newer than this.
     let mark = marker(&cur);
     let (pid, monitor) = spawn_entry(cur.sched(), Some(&cur), entry, &spawn, None).map_err(StartError::Spawn)?;

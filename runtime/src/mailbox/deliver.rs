@@ -19,7 +19,8 @@ impl Scheduler {
         let Some(slot) = self.slot(pid) else {
             return false;
         };
-        {
+        let long_queue = self.system_monitor.queue_threshold();
+        let queued = {
             let mut shared = slot.shared.lock();
             if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial {
                 drop(shared);
@@ -34,9 +35,15 @@ impl Scheduler {
                     slot.urgent.store(true, Ordering::Release);
                 }
             }
-        }
+            // Only while a system monitor asks for long queues.
+            (long_queue != 0)
+                .then(|| slot.mailbox_len.load(Ordering::Relaxed) + shared.inbox.len() - shared.controls as usize)
+        };
         if slot.run.wake() {
             self.schedule_woken(slot.index);
+        }
+        if let Some(len) = queued.filter(|&len| len >= long_queue) {
+            self.system_monitor.queue_long(self, slot, pid, len);
         }
         true
     }

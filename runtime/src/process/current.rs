@@ -102,15 +102,16 @@ impl Current {
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
         // SAFETY: the process is running; the borrow ends before the switch.
-        let (yielder, depth, deepest, home) = unsafe {
+        let (yielder, depth, deepest, home, size) = unsafe {
             let local = self.local();
             let floats = (safe_point || local.free_migration) && !unwinding;
             let depth = depth_of(local.stack_base, sp);
             local.stack_deepest = local.stack_deepest.max(depth);
-            (local.yielder, depth, local.stack_deepest, if floats { FLOATING } else { local.worker })
+            (local.yielder, depth, local.stack_deepest, if floats { FLOATING } else { local.worker }, local.stack_size)
         };
         self.slot().home.store(home, Ordering::Relaxed);
         self.slot().stack_depth.publish(depth as usize, deepest);
+        self.sched().system_monitor.stack_used(self.sched(), self.slot(), deepest as usize, size as usize);
         let mid_unwind = suspend_mid_unwind(unwinding);
         // SAFETY: the yielder lives on this coroutine's stack for as long as
         // the coroutine runs, and we are that coroutine.

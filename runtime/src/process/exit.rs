@@ -116,13 +116,15 @@ fn retire_identity(
     on_exit: Option<ExitHook>,
 ) {
     let pid = slot.pid(sched.node);
-    let (links, monitors, monitored_by, name) = {
+    let (links, monitors, monitored_by, name, label) = {
         let mut shared = slot.shared.lock();
         if whole {
             shared.alive = false;
         }
-        (shared.links.take(), shared.monitors.take(), shared.monitored_by.take(), shared.name.take())
+        let label = shared.label.take();
+        (shared.links.take(), shared.monitors.take(), shared.monitored_by.take(), shared.name.take(), label)
     };
+    drop(label);
     if let Some(name) = &name {
         sched.names.release(name, pid);
     }

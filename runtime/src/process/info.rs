@@ -1,7 +1,8 @@
-//! Introspection: `process_info`, `processes`, `is_alive`.
+//! Introspection: `process_info`, `processes`, `is_alive`, `set_label`.
 
 use super::current::{current, try_current};
 use super::priority::{priority_of, Priority};
+use super::{Label, Letter, Slot, NO_PARENT};
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
 use crate::scheduler::state;
@@ -10,7 +11,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// What a process is doing (Erlang `process_info(P, status)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Running on a worker right now.
     Running,
@@ -43,7 +45,7 @@ pub enum Status {
 /// })
 /// .unwrap();
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Monitored {
     /// A monitor made with [`monitor`](crate::monitor): the process.
     Process(Pid),
@@ -84,13 +86,20 @@ impl Monitored {
 /// })
 /// .unwrap();
 /// ```
-#[derive(Clone, Debug)]
+///
+/// It serializes (serde) with `message_queue_len` named `mailbox_len`, as
+/// the observer shows it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ProcessInfo {
     /// The process.
     pub pid: Pid,
     /// What it is doing.
     pub status: Status,
+    /// Its label (see [`set_label`]): a behaviour's is its module's type
+    /// name unless it set one.
+    pub label: Option<String>,
     /// Messages waiting in its mailbox.
+    #[serde(rename = "mailbox_len")]
     pub message_queue_len: usize,
     /// Linked processes.
     pub links: Vec<Pid>,
@@ -114,6 +123,20 @@ pub struct ProcessInfo {
     /// bytes: sampled at runtime calls and suspensions, so a lower bound (a
     /// frame that goes deeper between two runtime calls is not seen).
     pub stack_high_water: usize,
+    /// An estimate of the memory the process holds, in bytes: its slot, the
+    /// stack it uses and its queued messages' envelopes (not what the
+    /// messages themselves point to).
+    pub memory: usize,
+    /// The process that spawned it (`None`: spawned from outside the
+    /// runtime); a supervisor's children have the supervisor.
+    pub parent: Option<Pid>,
+    /// When it was spawned, in milliseconds since its runtime started (to a
+    /// few milliseconds).
+    pub started_ms: u64,
+    /// Messages a behaviour (GenServer, supervisor, agent...) has handled:
+    /// calls, casts and infos; 0 for a plain process. It counts modulo
+    /// 2^32 (a viewer shows its rate).
+    pub messages_handled: u64,
 }
 
 /// Information about a live process, or `None` if it is not alive.
@@ -133,8 +156,13 @@ pub struct ProcessInfo {
 /// .unwrap();
 /// ```
 pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
-    with_scheduler(pid, |sched| {
-        let slot = sched.slot(pid)?;
+    with_scheduler(pid, |sched| info_of(sched.slot(pid)?, pid)).flatten()
+}
+
+/// The info of `pid`, which names `slot`, if it is alive (holds the slot
+/// lock while it copies the fields).
+pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
+    {
         let shared = slot.shared.lock();
         if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial {
             return None;
@@ -148,10 +176,16 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             _ if slot.hibernating.load(Ordering::Relaxed) => Status::Hibernating,
             _ => Status::Waiting,
         };
+        let message_queue_len =
+            slot.mailbox_len.load(Ordering::Relaxed) + shared.inbox.len() - shared.controls as usize;
+        let memory = std::mem::size_of::<Slot>()
+            + stack_bytes
+            + (message_queue_len + shared.controls as usize) * std::mem::size_of::<Letter>();
         Some(ProcessInfo {
             pid,
             status,
-            message_queue_len: slot.mailbox_len.load(Ordering::Relaxed) + shared.inbox.len() - shared.controls as usize,
+            label: shared.label.as_ref().map(|l| l.as_str().to_owned()),
+            message_queue_len,
             links: shared.links.iter().map(|(p, _)| *p).collect(),
             monitors: shared
                 .monitors
@@ -171,9 +205,35 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             reductions: slot.reductions.load(Ordering::Relaxed),
             stack_bytes,
             stack_high_water,
+            memory,
+            parent: (shared.parent != NO_PARENT).then(|| Pid::new(pid.node, shared.parent.0, shared.parent.1)),
+            started_ms: u64::from(shared.started_ms),
+            messages_handled: u64::from(slot.messages_handled.load(Ordering::Relaxed)),
         })
-    })
-    .flatten()
+    }
+}
+
+/// Labels the calling process for introspection (Elixir's
+/// `Process.set_label/1`): `process_info`, [`crate::snapshot`] and the
+/// observer show it. A behaviour starts labelled with its module's type
+/// name; this replaces that. The label is only for people: nothing looks
+/// processes up by it (use [`crate::register`] for that).
+///
+/// ```
+/// use ember_runtime::{process_info, self_pid, set_label};
+/// ember_runtime::run(|| {
+///     set_label("ingest worker");
+///     assert_eq!(process_info(self_pid()).unwrap().label.as_deref(), Some("ingest worker"));
+/// })
+/// .unwrap();
+/// ```
+#[track_caller]
+pub fn set_label(label: impl Into<String>) {
+    let cur = current();
+    cur.charge(1);
+    let label = Label::Text(Box::new(label.into()));
+    let old = cur.slot().shared.lock().label.replace(label);
+    drop(old);
 }
 
 /// Whether `pid` is alive: spawned and not yet ended (Erlang

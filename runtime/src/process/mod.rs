@@ -178,6 +178,36 @@ pub(crate) struct Shared {
     pub(crate) monitored_by: sets::MonitoredBy,
     /// The registered name.
     pub(crate) name: Option<Name>,
+    /// The label shown by introspection (`set_label`); a behaviour's is its
+    /// module's type name until it sets one.
+    pub(crate) label: Option<Label>,
+    /// The process of this runtime that spawned it, as (slot index,
+    /// serial); `NO_PARENT` when spawned from outside.
+    pub(crate) parent: (u32, u32),
+    /// When it was spawned, in milliseconds since the runtime started
+    /// (read from a coarse clock: spawning must stay cheap; wraps after 49
+    /// days).
+    pub(crate) started_ms: u32,
+}
+
+/// A process label, in two words: most are a behaviour's type name, kept as
+/// the function that names it (a thin pointer: setting it costs nothing);
+/// one a process sets itself is boxed.
+pub(crate) enum Label {
+    /// `std::any::type_name` of a behaviour's module.
+    TypeName(fn() -> &'static str),
+    /// Set by `set_label` (boxed: a thin pointer keeps the slot small).
+    #[allow(clippy::box_collection)]
+    Text(Box<String>),
+}
+
+impl Label {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Label::TypeName(name) => name(),
+            Label::Text(text) => text,
+        }
+    }
 }
 
 impl Shared {
@@ -200,9 +230,15 @@ impl Shared {
             monitors: Default::default(),
             monitored_by: Default::default(),
             name: None,
+            label: None,
+            parent: NO_PARENT,
+            started_ms: 0,
         }
     }
 }
+
+/// `Shared::parent` of a process spawned from outside the runtime.
+pub(crate) const NO_PARENT: (u32, u32) = (u32::MAX, u32::MAX);
 
 /// The part of a slot only its owner touches.
 pub(crate) struct Local {
@@ -319,6 +355,15 @@ pub(crate) struct Slot {
     pub(crate) stack_depth: crate::stack::depth::StackDepth,
     /// The process is hibernating (published for introspection).
     pub(crate) hibernating: AtomicBool,
+    /// The system monitor reported its mailbox long and watches it (see
+    /// `system_monitor`).
+    pub(crate) long_queue: AtomicBool,
+    /// The system monitor reported its stack near the limit.
+    pub(crate) stack_reported: AtomicBool,
+    /// Messages a behaviour's loop has handled (written by the process
+    /// only, published for introspection). 32 bits, wrapping: it fits the
+    /// slot's padding, and a rate is what a viewer shows.
+    pub(crate) messages_handled: AtomicU32,
     pub(crate) shared: Mutex<Shared>,
     local: UnsafeCell<Local>,
 }
@@ -357,6 +402,9 @@ impl Slot {
             mailbox_len: AtomicUsize::new(0),
             stack_depth: Default::default(),
             hibernating: AtomicBool::new(false),
+            long_queue: AtomicBool::new(false),
+            stack_reported: AtomicBool::new(false),
+            messages_handled: AtomicU32::new(0),
             shared: Mutex::new(Shared::new()),
             local: UnsafeCell::new(Local::new()),
         }

@@ -35,7 +35,7 @@ pub(crate) const LOW_TURN: u8 = 8;
 /// })
 /// .unwrap();
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Priority {
     /// Runs when nothing else waits, or one turn in eight.
     Low,

@@ -7,7 +7,7 @@
 
 use super::current::{current, Current};
 use super::priority::{set_slot_priority, Priority};
-use super::{Body, Entry, ExitHook, Finish};
+use super::{Body, Entry, ExitHook, Finish, Label};
 use crate::pid::{Pid, Ref};
 use crate::process::Control;
 use crate::reason::Reason;
@@ -35,6 +35,8 @@ pub struct SpawnOptions {
     pub(crate) stack_size: Option<usize>,
     pub(crate) free_migration: bool,
     pub(crate) priority: Priority,
+    /// The label it starts with (a behaviour's type name).
+    pub(crate) label: Option<fn() -> &'static str>,
 }
 
 impl SpawnOptions {
@@ -304,9 +306,15 @@ pub(crate) fn spawn_entry(
         (true, Some(_)) => Some(Ref::new()),
         _ => None,
     };
-    {
+    slot.messages_handled.store(0, Ordering::Relaxed);
+    slot.long_queue.store(false, Ordering::Relaxed);
+    slot.stack_reported.store(false, Ordering::Relaxed);
+    let started_ms = sched.coarse_millis();
+    let old_label = {
         let mut shared = slot.shared.lock();
         shared.alive = true;
+        shared.parent = parent_pid.map_or(super::NO_PARENT, |p| (p.index, p.serial));
+        shared.started_ms = started_ms as u32;
         if let Some(parent) = parent_pid {
             if options.link {
                 shared.links.insert_new(parent, ());
@@ -315,7 +323,10 @@ pub(crate) fn spawn_entry(
                 shared.monitored_by.insert_new(m, parent);
             }
         }
-    }
+        std::mem::replace(&mut shared.label, options.label.map(Label::TypeName))
+    };
+    // The previous occupant's label, freed outside the lock.
+    drop(old_label);
     if let Some(parent) = parent {
         if options.link || monitor.is_some() {
             let mut shared = parent.slot().shared.lock();

@@ -55,6 +55,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod budget;
+pub(crate) mod counters;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod pinned;
@@ -126,6 +127,8 @@ pub(crate) struct WorkerShared {
     pub(crate) pinned: pinned::PinnedInbox,
     /// What the system monitor watches (see [`sysmon`]).
     pub(crate) watch: sysmon::Watch,
+    /// What the worker counts about itself (see [`counters`]).
+    pub(crate) counters: counters::WorkerCounters,
 }
 
 /// The stealable run queues a worker thread owns: its floating processes,
@@ -151,7 +154,7 @@ impl LocalQueues {
 /// not stranded while another core idles (Go steals `runnext` the same way).
 pub(crate) struct RunNext(std::sync::atomic::AtomicU32);
 
-const RUN_NEXT_EMPTY: u32 = u32::MAX;
+pub(crate) const RUN_NEXT_EMPTY: u32 = u32::MAX;
 
 impl RunNext {
     fn new() -> Self {
@@ -175,7 +178,6 @@ impl RunNext {
         self.0.compare_exchange(index, RUN_NEXT_EMPTY, Ordering::AcqRel, Ordering::Relaxed).ok()
     }
 
-    #[allow(dead_code)]
     pub(crate) fn peek(&self) -> u32 {
         self.0.load(Ordering::Relaxed)
     }
@@ -225,6 +227,26 @@ pub(crate) struct Scheduler {
     /// Every pick reads it: on a line of its own, away from the counters
     /// idle workers write.
     pub(crate) urgent_processes: crossbeam_utils::CachePadded<std::sync::atomic::AtomicUsize>,
+    /// Who hears the system monitor's events (`system_monitor`).
+    pub(crate) system_monitor: crate::system_monitor::Subscription,
+    /// The coarse clock when the runtime started (see `coarse_millis`).
+    pub(crate) coarse_start_ms: u64,
+}
+
+/// The monotonic clock in milliseconds, read coarsely where the OS offers it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn coarse_clock_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC_COARSE
+    // exists on every Linux this builds for.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn coarse_clock_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
 /// The runtimes of this OS process, by node number, so that a pid can be
@@ -246,6 +268,7 @@ impl Scheduler {
                 run_next: RunNext::new(),
                 pinned: pinned::PinnedInbox::new(),
                 watch: sysmon::Watch::new(),
+                counters: counters::WorkerCounters::new(),
             })
             .collect();
         let start = Instant::now();
@@ -270,6 +293,8 @@ impl Scheduler {
             exited: (Mutex::new(()), Condvar::new()),
             sysmon: sysmon::Monitor::new(),
             urgent_processes: crossbeam_utils::CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
+            system_monitor: crate::system_monitor::Subscription::new(),
+            coarse_start_ms: coarse_clock_ms(),
             config,
         });
         nodes.push(Arc::downgrade(&sched));
@@ -287,6 +312,14 @@ impl Scheduler {
     pub(crate) fn slot(&self, pid: Pid) -> Option<&Slot> {
         debug_assert_eq!(pid.node, self.node);
         self.table.get(pid.index)
+    }
+
+    /// Milliseconds since the runtime started, from a coarse clock (a few
+    /// nanoseconds to read, a few milliseconds of resolution): for spawn
+    /// times, which every spawn records.
+    #[inline]
+    pub(crate) fn coarse_millis(&self) -> u64 {
+        coarse_clock_ms().saturating_sub(self.coarse_start_ms)
     }
 
     /// Wakes a sleeping worker if work was published and nobody is searching.

@@ -88,6 +88,14 @@ impl PinnedInbox {
         }
     }
 
+    /// Processes waiting in the inbox (for introspection, from any thread).
+    pub(crate) fn len(&self) -> usize {
+        #[cfg(loom)]
+        return self.queue.items.lock().len();
+        #[cfg(not(loom))]
+        self.queue.len()
+    }
+
     /// Owner: whether anything waits (for the re-check before parking).
     pub(crate) fn is_empty(&self) -> bool {
         #[cfg(loom)]

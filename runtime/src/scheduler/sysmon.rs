@@ -51,6 +51,7 @@ use super::worker::run_worker;
 use super::Scheduler;
 use crate::process::Slot;
 use crate::stack::trim;
+use crate::system_monitor::SysMonEvent;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -62,6 +63,8 @@ const PERIOD: Duration = Duration::from_millis(1);
 /// How long the monitor sleeps when every worker is parked (it is woken
 /// earlier by the first worker that wakes up).
 const IDLE_PERIOD: Duration = Duration::from_secs(1);
+/// The window over which a worker's recent busy ratio is computed.
+pub(crate) const BUSY_WINDOW: Duration = Duration::from_millis(250);
 
 const NOT_RUNNING: u32 = u32::MAX;
 
@@ -93,6 +96,11 @@ pub(crate) struct Watch {
     role: AtomicU8,
     /// Started processes pinned to the worker, as last published.
     pinned_live: AtomicUsize,
+    /// Time the worker spent running processes, in ns, as sampled by the
+    /// monitor (see [`Watch::busy_nanos`]).
+    busy_ns: AtomicU64,
+    /// The busy fraction over the last [`BUSY_WINDOW`], in thousandths.
+    recent_busy_permille: AtomicU32,
 }
 
 impl Watch {
@@ -104,7 +112,29 @@ impl Watch {
             run_seen_at: AtomicU64::new(0),
             role: AtomicU8::new(Role::NotStarted as u8),
             pinned_live: AtomicUsize::new(0),
+            busy_ns: AtomicU64::new(0),
+            recent_busy_permille: AtomicU32::new(0),
         }
+    }
+
+    /// How long the worker has spent running processes, estimated by the
+    /// monitor: every sample that finds it running a process counts the
+    /// time since the previous sample as busy. It costs the worker nothing
+    /// beyond the stores `begin_run` and `end_run` already make; its error
+    /// is a sampling period per run boundary, which averages out.
+    pub(crate) fn busy_nanos(&self) -> u64 {
+        self.busy_ns.load(Ordering::Relaxed)
+    }
+
+    /// The fraction of the last [`BUSY_WINDOW`] the worker spent running
+    /// processes (0 while the monitor sleeps: every worker is parked).
+    pub(crate) fn recent_busy_ratio(&self) -> f64 {
+        f64::from(self.recent_busy_permille.load(Ordering::Relaxed)) / 1000.0
+    }
+
+    /// Whether the worker is running a process right now.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed) != NOT_RUNNING
     }
 
     /// Worker: about to resume the process in slot `index`.
@@ -123,14 +153,16 @@ impl Watch {
             let since = Duration::from_nanos(self.run_seen_at.load(Ordering::Relaxed));
             let held_for = sched.start.elapsed().saturating_sub(since);
             let pid = slot.pid(sched.node);
+            let millis = held_for.as_millis() as u64;
             tracing::warn!(
                 target: "ember::sysmon",
                 pid = %pid,
                 worker,
-                millis = held_for.as_millis() as u64,
+                millis,
                 "long_schedule: process {pid} held worker {worker} for about {} ms without returning to the runtime",
                 held_for.as_millis()
             );
+            sched.system_monitor.emit(sched, SysMonEvent::LongSchedule { pid, worker, millis, ended: true });
         }
     }
 
@@ -159,6 +191,11 @@ impl Watch {
 
     pub(crate) fn publish_pinned(&self, n: usize) {
         self.pinned_live.store(n, Ordering::Relaxed);
+    }
+
+    /// Started processes pinned to the worker, as last published.
+    pub(crate) fn pinned_live(&self) -> usize {
+        self.pinned_live.load(Ordering::Relaxed)
     }
 }
 
@@ -256,6 +293,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
     let slots = sched.workers.len();
     // Per worker slot: the pick count last seen, and since when.
     let mut seen: Vec<(u64, Instant)> = vec![(u64::MAX, Instant::now()); slots];
+    let mut busy = BusySampler::new(slots);
     let mut stack_trim = trim::Background::new(Instant::now());
     loop {
         if sched.stop.load(Ordering::Acquire) {
@@ -275,13 +313,17 @@ fn run_monitor(sched: &Arc<Scheduler>) {
                 .iter()
                 .all(|w| w.watch.role() == Role::Spare || w.pinned.is_sleeping());
             if still_parked {
+                busy.idle(sched);
                 monitor.parker.park(Some(Instant::now() + IDLE_PERIOD));
+                // Asleep, nobody ran: none of that time is busy.
+                busy.skip(sched, Instant::now());
             }
             monitor.sleeping.store(false, Ordering::Relaxed);
         } else {
             monitor.parker.park(Some(Instant::now() + PERIOD));
         }
         let now = Instant::now();
+        busy.sample(sched, now);
         for (index, worker) in sched.workers[..monitor.started()].iter().enumerate() {
             let watch = &worker.watch;
             let picks = watch.picks.load(Ordering::Relaxed);
@@ -302,6 +344,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
                 sched.notify();
             }
         }
+        sched.system_monitor.check_long_queues(sched);
         // I/O is polled even while every worker is busy or held (workers
         // poll only when idle, or every 64 picks).
         crate::io::poll_now();
@@ -318,17 +361,18 @@ fn run_monitor(sched: &Arc<Scheduler>) {
 }
 
 fn report_held(sched: &Scheduler, worker: usize, index: u32, held_for: Duration) {
-    let pid = sched.table.get(index).map(|slot| slot.pid(sched.node));
-    let pid = pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+    let Some(pid) = sched.table.get(index).map(|slot| slot.pid(sched.node)) else { return };
+    let millis = held_for.as_millis() as u64;
     tracing::warn!(
         target: "ember::sysmon",
         pid = %pid,
         worker,
-        millis = held_for.as_millis() as u64,
+        millis,
         "long_schedule: process {pid} has held worker {worker} for {} ms without returning to the runtime; \
          its floating work and timers go to other workers",
         held_for.as_millis()
     );
+    sched.system_monitor.emit(sched, SysMonEvent::LongSchedule { pid, worker, millis, ended: false });
 }
 
 /// Keeps `config.workers` workers unheld: wakes a parked spare, or starts
@@ -367,6 +411,81 @@ fn ensure_workers(sched: &Arc<Scheduler>) {
                 tracing::error!(target: "ember::sysmon", %error, "could not start a spare worker thread");
                 return;
             }
+        }
+    }
+}
+
+/// The monitor's estimate of how busy each worker is (see
+/// [`Watch::busy_nanos`]).
+struct BusySampler {
+    last_sample: Instant,
+    window_start: Instant,
+    /// Per worker slot: its `busy_ns` when the window started.
+    busy_at_window_start: Vec<u64>,
+    /// Per worker slot: reported busy to the system monitor's subscriber.
+    reported_busy: Vec<bool>,
+}
+
+impl BusySampler {
+    fn new(slots: usize) -> Self {
+        let now = Instant::now();
+        BusySampler {
+            last_sample: now,
+            window_start: now,
+            busy_at_window_start: vec![0; slots],
+            reported_busy: vec![false; slots],
+        }
+    }
+
+    fn sample(&mut self, sched: &Scheduler, now: Instant) {
+        let dt = now.saturating_duration_since(self.last_sample).as_nanos() as u64;
+        self.last_sample = now;
+        let started = sched.sysmon.started();
+        for worker in &sched.workers[..started] {
+            let watch = &worker.watch;
+            if watch.is_running() {
+                watch.busy_ns.store(watch.busy_ns.load(Ordering::Relaxed) + dt, Ordering::Relaxed);
+            }
+        }
+        let window = now.saturating_duration_since(self.window_start);
+        if window >= BUSY_WINDOW {
+            let window_ns = window.as_nanos().max(1) as u64;
+            let threshold = sched.system_monitor.busy_threshold();
+            for (index, worker) in sched.workers[..started].iter().enumerate() {
+                let busy_ns = worker.watch.busy_nanos();
+                let delta = busy_ns.saturating_sub(self.busy_at_window_start[index]);
+                self.busy_at_window_start[index] = busy_ns;
+                let permille = (delta.saturating_mul(1000) / window_ns).min(1000) as u32;
+                worker.watch.recent_busy_permille.store(permille, Ordering::Relaxed);
+                let busy = threshold != 0 && permille >= threshold;
+                if busy != self.reported_busy[index] {
+                    self.reported_busy[index] = busy;
+                    let busy_ratio = f64::from(permille) / 1000.0;
+                    sched.system_monitor.emit(sched, SysMonEvent::BusyWorker { worker: index, busy_ratio, busy });
+                }
+            }
+            self.window_start = now;
+        }
+    }
+
+    /// Every worker is parked: their recent ratios are zero.
+    fn idle(&mut self, sched: &Scheduler) {
+        for (index, worker) in sched.workers.iter().enumerate() {
+            worker.watch.recent_busy_permille.store(0, Ordering::Relaxed);
+            if std::mem::take(&mut self.reported_busy[index]) {
+                let event = SysMonEvent::BusyWorker { worker: index, busy_ratio: 0.0, busy: false };
+                sched.system_monitor.emit(sched, event);
+            }
+        }
+    }
+
+    /// Time up to `now` was not busy (the monitor slept while every worker
+    /// was parked): a new window starts.
+    fn skip(&mut self, sched: &Scheduler, now: Instant) {
+        self.last_sample = now;
+        self.window_start = now;
+        for (index, worker) in sched.workers.iter().enumerate() {
+            self.busy_at_window_start[index] = worker.watch.busy_nanos();
         }
     }
 }

@@ -24,6 +24,7 @@
 //! worker is back, the spare *drains*: it runs only the processes pinned to
 //! it, and parks as a spare again when none is left.
 
+use super::counters::WorkerCounters;
 use super::placement::FLOATING;
 use super::sysmon::Role;
 use super::{LocalQueues, Scheduler, Suspend, WorkerShared};
@@ -278,6 +279,7 @@ impl WorkerLocal {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % 64 == 0 {
+            self.shared().counters.publish_pinned_queued(self.pinned.borrow().len());
             self.fire_timers(false);
             // Busy workers look at the reactor too (it skips if another
             // thread is polling), so I/O is seen while no worker is idle.
@@ -405,6 +407,7 @@ impl WorkerLocal {
                     // most likely run on their own core in a moment, with
                     // their caches warm, next to their correspondents.
                     if let Some(index) = self.steal(round >= spins / 2) {
+                        WorkerCounters::bump(&self.shared().counters.steals);
                         if sched.idle.stop_searching() {
                             sched.notify();
                         }
@@ -432,6 +435,9 @@ impl WorkerLocal {
             let inbox_empty = self.shared().pinned.going_to_sleep();
             let mut ready = Vec::new();
             if inbox_empty && !(sched.stop.load(Ordering::Acquire) || self.work_anywhere()) {
+                let counters = &self.shared().counters;
+                WorkerCounters::bump(&counters.parks);
+                counters.publish_pinned_queued(self.pinned.borrow().len());
                 let deadline = self.earliest_timer();
                 let parker = &self.shared().parker;
                 match reactor {

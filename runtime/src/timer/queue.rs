@@ -68,6 +68,11 @@ impl TimerQueue {
         self.next.store(next, Ordering::Release);
     }
 
+    /// Timers not yet fired (takes the wheel's lock briefly).
+    pub(crate) fn len(&self) -> usize {
+        self.wheel.lock().len()
+    }
+
     pub(crate) fn has_timers(&self) -> bool {
         self.next.load(Ordering::Acquire) != NONE
     }
