@@ -110,6 +110,10 @@ pub struct ProcessInfo {
     pub reductions: u64,
     /// Stack bytes in use at its last suspension (0 when it holds no stack).
     pub stack_bytes: usize,
+    /// The deepest its stack has been seen to go since it got its stack, in
+    /// bytes: sampled at runtime calls and suspensions, so a lower bound (a
+    /// frame that goes deeper between two runtime calls is not seen).
+    pub stack_high_water: usize,
 }
 
 /// Information about a live process, or `None` if it is not alive.
@@ -136,7 +140,7 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             return None;
         }
         let run = slot.run.load();
-        let stack_bytes = slot.stack_used.load(Ordering::Relaxed);
+        let (stack_bytes, stack_high_water) = slot.stack_depth.load();
         let status = match run {
             _ if shared.exiting => Status::Exiting,
             state::RUNNING | state::NOTIFIED => Status::Running,
@@ -166,6 +170,7 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             priority: priority_of(slot),
             reductions: slot.reductions.load(Ordering::Relaxed),
             stack_bytes,
+            stack_high_water,
         })
     })
     .flatten()
