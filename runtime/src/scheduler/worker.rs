@@ -313,6 +313,7 @@ impl WorkerLocal {
                 self.push_local(index);
             }
             if let Some(index) = self.urgent_process() {
+                self.run_next_streak.set(0);
                 return Some(index);
             }
         }
