@@ -57,6 +57,7 @@ mod io;
 mod mailbox;
 mod name;
 pub mod net;
+pub mod node;
 mod pid;
 mod process;
 mod reason;

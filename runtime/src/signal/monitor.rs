@@ -44,6 +44,10 @@ fn monitor_pid(cur: &Current, pid: Pid, name: Option<Name>) -> Ref {
         mine.monitored_by.insert_new(monitor, me);
         return monitor;
     }
+    if pid.node != cur.sched().node && crate::node::is_remote(pid) {
+        crate::node::monitor_remote(cur, pid, monitor, name);
+        return monitor;
+    }
     let target = super::link::other_slot(cur, pid);
     let active = match target {
         Some(target) => {
@@ -136,6 +140,8 @@ fn remove_monitor(cur: &Current, monitor: Ref) -> bool {
                 theirs.monitored_by.remove(&monitor);
             }
         }
+    } else {
+        crate::node::demonitor_remote(cur.pid(), target, monitor);
     }
     true
 }
