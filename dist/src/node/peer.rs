@@ -1,0 +1,374 @@
+//! One connection to a peer node: a writer thread fed by a queue (every
+//! local process that sends to the peer pushes to it through the [`Route`]),
+//! a reader thread that turns the peer's control messages into local
+//! signals, and the per-connection sets that say what fires `noconnection`
+//! when the connection is lost.
+
+use super::{nodedown, reason_to_term, term_to_reason, Inner};
+use crate::connection::{Incoming, Reader, Writer};
+use crate::control::{Control, ProcessRef};
+use crate::handshake::Session;
+use crate::term::{Atom, Pid as DistPid, Reference, Term};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use ember_runtime::node::{self as rt, Route, Signal};
+use ember_runtime::{Pid, Ref};
+use parking_lot::Mutex;
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::io::BufReader;
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// What the writer thread is given.
+enum Out {
+    Control(Control),
+    Stop,
+}
+
+/// The links and monitors that cross this connection.
+#[derive(Default)]
+struct Sets {
+    /// (local, remote) linked pairs.
+    links: HashSet<(Pid, Pid)>,
+    /// Monitors local processes hold on remote ones: ref → (watcher, target).
+    monitors: HashMap<Ref, (Pid, Pid)>,
+    /// Monitors remote processes hold on local ones, by their reference:
+    /// (the local reference given to the runtime, the local target, how it
+    /// was monitored).
+    monitored: HashMap<Reference, (Ref, Pid, ProcessRef)>,
+    /// The other way: local reference → (remote reference, remote watcher).
+    monitored_by_local: HashMap<Ref, (Reference, DistPid)>,
+    /// Local processes that called `monitor_node` on this peer.
+    node_watchers: Vec<Pid>,
+    next_unlink_id: u64,
+    closed: bool,
+}
+
+pub(crate) struct Conn {
+    node: Weak<Inner>,
+    peer: Atom,
+    peer_creation: u32,
+    number: u32,
+    out: Sender<Out>,
+    stream: TcpStream,
+    sets: Mutex<Sets>,
+}
+
+impl Conn {
+    /// Takes over an authenticated stream: registers the connection, its
+    /// route, and starts its threads. `None` if the node is stopping or the
+    /// peer is connected already.
+    pub(crate) fn start(node: &Arc<Inner>, stream: TcpStream, session: Session) -> Option<Arc<Conn>> {
+        let peer = Atom::new(&session.peer_name);
+        let number = node.number(&peer, session.peer_creation);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let read_half = stream.try_clone().ok()?;
+        let write_half = stream.try_clone().ok()?;
+        // Silence for a whole tick time means the peer is gone.
+        let _ = read_half.set_read_timeout(Some(node.ticktime));
+        let _ = write_half.set_write_timeout(Some(node.ticktime));
+        let conn = Arc::new(Conn {
+            node: Arc::downgrade(node),
+            peer: peer.clone(),
+            peer_creation: session.peer_creation,
+            number,
+            out: tx,
+            stream,
+            sets: Mutex::new(Sets::default()),
+        });
+        {
+            let mut peers = node.peers.lock();
+            if node.stopped.load(std::sync::atomic::Ordering::Acquire) || peers.conns.contains_key(&peer) {
+                return None;
+            }
+            peers.conns.insert(peer.clone(), conn.clone());
+        }
+        rt::set_route(number, Some(Arc::new(ConnRoute(Arc::downgrade(&conn))) as Arc<dyn Route>));
+        let writer = Writer::new(write_half, &session, &node.limits);
+        let tick = node.ticktime / 4;
+        let name = format!("ember-dist-w {}", session.peer_name);
+        let w = conn.clone();
+        let spawned = std::thread::Builder::new().name(name).spawn(move || w.write_loop(writer, rx, tick));
+        if spawned.is_err() {
+            conn.close();
+            return None;
+        }
+        let reader = Reader::new(BufReader::new(read_half), node.limits.clone());
+        let name = format!("ember-dist-r {}", session.peer_name);
+        let r = conn.clone();
+        if std::thread::Builder::new().name(name).spawn(move || r.read_loop(reader)).is_err() {
+            conn.close();
+            return None;
+        }
+        Some(conn)
+    }
+
+    /// Queues a control message for the writer.
+    pub(crate) fn push(&self, control: Control) {
+        let _ = self.out.send(Out::Control(control));
+    }
+
+    pub(crate) fn watch_node(&self, pid: Pid) {
+        let mut sets = self.sets.lock();
+        if sets.closed {
+            drop(sets);
+            ember_runtime::send(pid, nodedown(self.peer.as_str()));
+        } else {
+            sets.node_watchers.push(pid);
+        }
+    }
+
+    fn remote_pid(&self, pid: Pid) -> DistPid {
+        DistPid { node: self.peer.clone(), id: pid.index(), serial: pid.serial(), creation: self.peer_creation }
+    }
+
+    fn write_loop(self: Arc<Self>, mut writer: Writer<TcpStream>, rx: Receiver<Out>, tick: Duration) {
+        loop {
+            match rx.recv_timeout(tick) {
+                Ok(Out::Control(c)) => {
+                    if let Err(e) = writer.send(&c) {
+                        tracing::warn!(peer = %self.peer, error = %e, "distribution: write failed");
+                        break;
+                    }
+                }
+                Ok(Out::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    if writer.tick().is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.close();
+    }
+
+    fn read_loop(self: Arc<Self>, mut reader: Reader<BufReader<TcpStream>>) {
+        loop {
+            match reader.read() {
+                Ok(Incoming::Tick) => {}
+                Ok(Incoming::Message(control)) => {
+                    let Some(node) = self.node.upgrade() else { break };
+                    self.incoming(&node, control);
+                }
+                Err(e) => {
+                    if !self.sets.lock().closed {
+                        tracing::info!(peer = %self.peer, error = %e, "distribution: connection lost");
+                    }
+                    break;
+                }
+            }
+        }
+        self.close();
+    }
+
+    /// A control message from the peer, acted on locally.
+    fn incoming(&self, node: &Inner, control: Control) {
+        match control {
+            Control::Send { to, message, .. } => {
+                ember_runtime::send(node.local_pid(&to), message);
+            }
+            Control::RegSend { to, message, .. } => {
+                if let Some(pid) = rt::whereis_on(node.runtime, to.as_str()) {
+                    ember_runtime::send(pid, message);
+                }
+            }
+            // Ember makes no aliases: its calls to the BEAM use plain tags.
+            Control::AliasSend { .. } => {}
+            Control::Link { from, to } => {
+                let (remote, local) = (node.local_pid(&from), node.local_pid(&to));
+                if rt::add_link(local, remote) {
+                    self.sets.lock().links.insert((local, remote));
+                } else {
+                    self.push(Control::Exit { from: to, to: from, reason: Term::atom("noproc") });
+                }
+            }
+            Control::UnlinkId { id, from, to } => {
+                let (remote, local) = (node.local_pid(&from), node.local_pid(&to));
+                rt::remove_link(local, remote);
+                self.sets.lock().links.remove(&(local, remote));
+                self.push(Control::UnlinkIdAck { id, from: to, to: from });
+            }
+            Control::UnlinkIdAck { .. } => {}
+            Control::Exit { from, to, reason } => {
+                let (remote, local) = (node.local_pid(&from), node.local_pid(&to));
+                self.sets.lock().links.remove(&(local, remote));
+                rt::deliver_exit(local, remote, term_to_reason(reason), true);
+            }
+            Control::Exit2 { from, to, reason } => {
+                rt::deliver_exit(node.local_pid(&to), node.local_pid(&from), term_to_reason(reason), false);
+            }
+            Control::MonitorP { from, to, reference } => {
+                let target = match &to {
+                    ProcessRef::Pid(p) => Some(node.local_pid(p)),
+                    ProcessRef::Name(n) => rt::whereis_on(node.runtime, n.as_str()),
+                };
+                let local_ref = Ref::new();
+                let watcher = node.local_pid(&from);
+                let added = target.is_some_and(|t| {
+                    let mut sets = self.sets.lock();
+                    let ok = rt::add_monitor(t, local_ref, watcher);
+                    if ok {
+                        sets.monitored.insert(reference.clone(), (local_ref, t, to.clone()));
+                        sets.monitored_by_local.insert(local_ref, (reference.clone(), from.clone()));
+                    }
+                    ok
+                });
+                if !added {
+                    self.push(Control::MonitorPExit { from: to, to: from, reference, reason: Term::atom("noproc") });
+                }
+            }
+            Control::DemonitorP { reference, .. } => {
+                let removed = {
+                    let mut sets = self.sets.lock();
+                    let r = sets.monitored.remove(&reference);
+                    if let Some((local_ref, _, _)) = &r {
+                        sets.monitored_by_local.remove(local_ref);
+                    }
+                    r
+                };
+                if let Some((local_ref, target, _)) = removed {
+                    rt::remove_monitor(target, local_ref);
+                }
+            }
+            Control::MonitorPExit { from, to, reference, reason } => {
+                let Some(monitor) = node.local_ref(&reference) else { return };
+                let watcher = node.local_pid(&to);
+                let target = match self.sets.lock().monitors.remove(&monitor) {
+                    Some((_, target)) => target,
+                    None => match from {
+                        ProcessRef::Pid(p) => node.local_pid(&p),
+                        ProcessRef::Name(_) => Pid::UNDEFINED,
+                    },
+                };
+                rt::deliver_down(watcher, monitor, target, term_to_reason(reason));
+            }
+            Control::Other { control, .. } => {
+                tracing::debug!(peer = %self.peer, %control, "distribution: control message ignored");
+            }
+        }
+    }
+
+    /// Ends the connection (idempotent): every link over it fires
+    /// `noconnection`, every monitor delivers it, `monitor_node` watchers
+    /// get `{nodedown, Node}`.
+    pub(crate) fn close(&self) {
+        let sets = {
+            let mut sets = self.sets.lock();
+            if sets.closed {
+                return;
+            }
+            sets.closed = true;
+            std::mem::take(&mut *sets)
+        };
+        rt::set_route(self.number, None);
+        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.out.send(Out::Stop);
+        if let Some(node) = self.node.upgrade() {
+            let mut peers = node.peers.lock();
+            if peers.conns.get(&self.peer).is_some_and(|c| std::ptr::eq(&**c, self)) {
+                peers.conns.remove(&self.peer);
+            }
+        }
+        for (local, remote) in sets.links {
+            rt::deliver_exit(local, remote, rt::noconnection(), true);
+        }
+        for (monitor, (watcher, target)) in sets.monitors {
+            rt::deliver_down(watcher, monitor, target, rt::noconnection());
+        }
+        for (_, (local_ref, target, _)) in sets.monitored {
+            rt::remove_monitor(target, local_ref);
+        }
+        for watcher in sets.node_watchers {
+            ember_runtime::send(watcher, nodedown(self.peer.as_str()));
+        }
+    }
+
+    /// A signal from a local process to one on the peer.
+    fn signal(&self, node: &Inner, signal: Signal) {
+        let mut sets = self.sets.lock();
+        if sets.closed {
+            drop(sets);
+            // Lost meanwhile: answer as for an unconnected node.
+            match signal {
+                Signal::Link { from, to } => {
+                    rt::deliver_exit(from, to, rt::noconnection(), true);
+                }
+                Signal::Monitor { from, to, monitor } => {
+                    rt::deliver_down(from, monitor, to, rt::noconnection());
+                }
+                _ => {}
+            }
+            return;
+        }
+        // Pushed under the lock, so the queue's order is the sets' order.
+        match signal {
+            Signal::Link { from, to } => {
+                sets.links.insert((from, to));
+                self.push(Control::Link { from: node.own_pid(from), to: self.remote_pid(to) });
+            }
+            Signal::Unlink { from, to } => {
+                sets.links.remove(&(from, to));
+                sets.next_unlink_id += 1;
+                let id = sets.next_unlink_id;
+                self.push(Control::UnlinkId { id, from: node.own_pid(from), to: self.remote_pid(to) });
+            }
+            Signal::Exit { from, to, reason, link } => {
+                let (from_pid, to_pid, reason) = (node.own_pid(from), self.remote_pid(to), reason_to_term(&reason));
+                if link {
+                    sets.links.remove(&(from, to));
+                    self.push(Control::Exit { from: from_pid, to: to_pid, reason });
+                } else {
+                    self.push(Control::Exit2 { from: from_pid, to: to_pid, reason });
+                }
+            }
+            Signal::Monitor { from, to, monitor } => {
+                sets.monitors.insert(monitor, (from, to));
+                self.push(Control::MonitorP {
+                    from: node.own_pid(from),
+                    to: ProcessRef::Pid(self.remote_pid(to)),
+                    reference: node.own_ref(monitor),
+                });
+            }
+            Signal::Demonitor { from, to, monitor } => {
+                if sets.monitors.remove(&monitor).is_some() {
+                    self.push(Control::DemonitorP {
+                        from: node.own_pid(from),
+                        to: ProcessRef::Pid(self.remote_pid(to)),
+                        reference: node.own_ref(monitor),
+                    });
+                }
+            }
+            Signal::Down { from, to: _, monitor, reason } => {
+                if let Some((reference, watcher)) = sets.monitored_by_local.remove(&monitor) {
+                    let how = sets.monitored.remove(&reference).map(|(_, _, how)| how);
+                    let from = how.unwrap_or_else(|| ProcessRef::Pid(node.own_pid(from)));
+                    self.push(Control::MonitorPExit { from, to: watcher, reference, reason: reason_to_term(&reason) });
+                }
+            }
+        }
+    }
+}
+
+/// The runtime's handle on a connection: what a local process's send,
+/// link, monitor or exit to a pid of the peer becomes.
+struct ConnRoute(Weak<Conn>);
+
+impl Route for ConnRoute {
+    fn message(&self, from: Option<Pid>, to: Pid, msg: Box<dyn Any + Send>) {
+        let Some(conn) = self.0.upgrade() else { return };
+        let Some(node) = conn.node.upgrade() else { return };
+        let Ok(message) = msg.downcast::<Term>() else {
+            tracing::warn!(%to, "distribution: a message to a remote pid must be a Term (see ember_dist::to_term); dropped");
+            return;
+        };
+        let from = from.filter(|p| p.node() == node.runtime).map(|p| node.own_pid(p));
+        conn.push(Control::Send { from, to: conn.remote_pid(to), message: *message });
+    }
+
+    fn signal(&self, signal: Signal) {
+        let Some(conn) = self.0.upgrade() else { return };
+        let Some(node) = conn.node.upgrade() else { return };
+        conn.signal(&node, signal);
+    }
+}

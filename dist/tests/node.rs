@@ -1,0 +1,256 @@
+//! Phase 2 against a real BEAM: an Ember node (`ember_dist::node::Node`)
+//! under Ember's processes, pinged by `net_adm:ping`, sending, linking and
+//! monitoring across nodes, `noconnection` when the BEAM halts; two Ember
+//! nodes clustering; a wrong cookie refused. Skipped, with a message, when
+//! Erlang is not installed. Every wait is on a message, a line the BEAM
+//! prints, or a monitor; the timeouts are failure bounds only.
+
+mod common;
+
+use common::{erlang_available, unique, ErlNode, BOUND};
+use ember_dist::node::{Node, NodeError};
+use ember_dist::{Cookie, Term};
+use ember_runtime::{
+    blocking, link, monitor, receive_if_timeout, receive_timeout, register, self_pid, send, spawn, trap_exit, Down,
+    Exit, Pid, Reason,
+};
+
+const COOKIE: &str = "ember_node_test_cookie";
+
+fn start_node() -> (Node, String) {
+    common::ensure_epmd();
+    let name = format!("{}@localhost", unique("ember"));
+    let node = Node::start(&name, Cookie::new(COOKIE)).expect("the node starts");
+    (node, name)
+}
+
+/// Starts an erl node off the scheduler's threads.
+fn erl(cookie: &'static str, script: String) -> ErlNode {
+    blocking(move || ErlNode::start(&unique("erl"), cookie, &script))
+}
+
+fn line(node: &mut ErlNode) -> String {
+    blocking(|| node.line())
+}
+
+/// The next term in the mailbox that `f` accepts, within the bound.
+fn recv_term(f: impl Fn(&Term) -> bool) -> Term {
+    receive_if_timeout::<Term>(&f, BOUND).expect("a term within the bound")
+}
+
+fn tuple(items: Vec<Term>) -> Term {
+    Term::tuple(items)
+}
+
+#[test]
+fn beam_pings_and_messages_go_both_ways() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("echo", self_pid()).unwrap();
+        let script = format!(
+            "pong = net_adm:ping('{name}'), register(erl_echo, self()), io:format(\"ready~n\"), \
+             {{echo, '{name}'}} ! {{self(), hello}}, \
+             receive {{echo, P, hello}} when node(P) =:= '{name}' -> io:format(\"echoed~n\") after 20000 -> io:format(\"timeout~n\") end, \
+             receive {{From, T}} -> From ! {{echo, self(), T}} end, \
+             receive stop -> ok end"
+        );
+        let mut erl = erl(COOKIE, script);
+        assert!(node.nodes().contains(&erl.name()));
+        // {From, hello} arrived as a Term by REG_SEND; answer the sender's pid.
+        let msg = recv_term(|t| t.as_tuple().is_some_and(|t| t.len() == 2));
+        let [Term::Pid(from), hello] = msg.as_tuple().unwrap() else { panic!("{msg}") };
+        assert_eq!(hello, &Term::atom("hello"));
+        let from = node.pid(from);
+        assert!(ember_runtime::node::is_remote(from));
+        assert!(from.to_string().starts_with('<'));
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        send(from, tuple(vec![Term::atom("echo"), me.clone(), Term::atom("hello")]));
+        assert_eq!(line(&mut erl), "echoed");
+        // Ember to a name on the BEAM, and the reply by pid.
+        node.send_named("erl_echo", &erl.name(), tuple(vec![me, Term::Int(42)])).unwrap();
+        let reply = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("echo"))));
+        assert_eq!(reply.as_tuple().unwrap()[2], Term::Int(42));
+        node.stop();
+    })
+    .unwrap();
+}
+
+#[test]
+fn links_and_monitors_both_ways() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("test", self_pid()).unwrap();
+        // The BEAM: a process that links to whatever Ember sends it and
+        // reports its exit signals; another Ember monitors and kills.
+        let script = format!(
+            "process_flag(trap_exit, true), register(watcher, self()), io:format(\"ready~n\"), \
+             Victim = spawn(fun() -> receive die -> exit(boom) end end), \
+             {{test, '{name}'}} ! {{victim, Victim}}, \
+             receive {{link_to, P}} -> link(P), io:format(\"linked~n\") end, \
+             receive {{'EXIT', P2, R}} -> io:format(\"exit ~p~n\", [R]), P2 end, \
+             receive {{monitor, Q}} -> erlang:monitor(process, Q), io:format(\"monitoring~n\") end, \
+             receive {{'DOWN', _, process, _, R2}} -> io:format(\"down ~p~n\", [R2]) end, \
+             receive stop -> ok end"
+        );
+        let mut erl = erl(COOKIE, script);
+        let victim = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("victim"))));
+        let Term::Pid(victim) = &victim.as_tuple().unwrap()[1] else { panic!() };
+        let victim = node.pid(victim);
+
+        // Ember links to and monitors a BEAM process; it dies with `boom`.
+        trap_exit(true);
+        link(victim).unwrap();
+        let m = monitor(victim);
+        send(victim, Term::atom("die"));
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link fires");
+        assert_eq!(exit.from, victim);
+        assert_eq!(exit.reason.downcast_ref::<Term>(), Some(&Term::atom("boom")));
+        let down = receive_timeout::<Down>(BOUND).expect("the monitor fires");
+        assert_eq!((down.monitor, down.pid), (m, victim));
+        assert_eq!(down.reason.downcast_ref::<Term>(), Some(&Term::atom("boom")));
+
+        // The BEAM links to an Ember process that panics.
+        let to_dist = |p: Pid| Term::Pid(node.dist_pid(p).unwrap());
+        let crasher = spawn(|| {
+            let _: Term = ember_runtime::receive();
+            panic!("crash on request");
+        });
+        node.send_named("watcher", &erl.name(), tuple(vec![Term::atom("link_to"), to_dist(crasher)])).unwrap();
+        assert_eq!(line(&mut erl), "linked");
+        let m = monitor(crasher);
+        send(crasher, Term::atom("go"));
+        let _ = receive_timeout::<Down>(BOUND).expect("crashed");
+        let _ = m;
+        let got = line(&mut erl);
+        assert!(got.starts_with("exit {panic,<<\"crash on request\">>}"), "{got}");
+
+        // The BEAM monitors an Ember process that exits with a custom term.
+        let target = spawn(|| {
+            let _: Term = ember_runtime::receive();
+            ember_runtime::exit(Reason::custom(Term::atom("bye")));
+        });
+        node.send_named("watcher", &erl.name(), tuple(vec![Term::atom("monitor"), to_dist(target)])).unwrap();
+        assert_eq!(line(&mut erl), "monitoring");
+        send(target, Term::atom("go"));
+        assert_eq!(line(&mut erl), "down bye");
+        node.stop();
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_halting_beam_gives_noconnection() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("test", self_pid()).unwrap();
+        let script = format!(
+            "register(halter, self()), io:format(\"ready~n\"), P = spawn(fun() -> receive _ -> ok end end), \
+             {{test, '{name}'}} ! {{proc, P}}, receive halt -> halt() end"
+        );
+        let erl = erl(COOKIE, script);
+        let p = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("proc"))));
+        let Term::Pid(p) = &p.as_tuple().unwrap()[1] else { panic!() };
+        let p = node.pid(p);
+        trap_exit(true);
+        link(p).unwrap();
+        let m = monitor(p);
+        node.monitor_node(&erl.name());
+        node.send_named("halter", &erl.name(), Term::atom("halt")).unwrap();
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link fires");
+        assert_eq!(exit.from, p);
+        assert!(exit.reason.is_noconnection(), "{:?}", exit.reason);
+        let down = receive_timeout::<Down>(BOUND).expect("the monitor fires");
+        assert_eq!((down.monitor, down.pid), (m, p));
+        assert!(down.reason.is_noconnection(), "{:?}", down.reason);
+        let nodedown = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("nodedown"))));
+        assert_eq!(nodedown.as_tuple().unwrap()[1], Term::atom(&erl.name()));
+        assert!(node.nodes().is_empty());
+        // After the loss, a new link to the dead node's pid breaks at once.
+        link(p).unwrap();
+        let exit = receive_timeout::<Exit>(BOUND).expect("noconnection at once");
+        assert!(exit.reason.is_noconnection());
+        blocking(move || drop(erl));
+        node.stop();
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_wrong_cookie_is_refused() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        let script =
+            format!("io:format(\"ready~n\"), io:format(\"~p~n\", [net_adm:ping('{name}')]), receive _ -> ok end");
+        let mut erl = erl("another_cookie", script);
+        assert_eq!(line(&mut erl), "pang");
+        assert!(node.nodes().is_empty());
+        match node.connect(&erl.name()) {
+            Err(NodeError::Handshake(_)) => {}
+            other => panic!("expected a handshake error, got {other:?}"),
+        }
+        node.stop();
+    })
+    .unwrap();
+}
+
+#[test]
+fn two_ember_nodes_cluster() {
+    common::ensure_epmd();
+    let b_name = format!("{}@localhost", unique("emberb"));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let b_name2 = b_name.clone();
+    let b = std::thread::spawn(move || {
+        ember_runtime::run(move || {
+            let node = Node::start(&b_name2, Cookie::new(COOKIE)).unwrap();
+            register("echo", self_pid()).unwrap();
+            ready_tx.send(()).unwrap();
+            // Echo one message, then link to the sender and wait to be told
+            // to crash.
+            let msg = receive_timeout::<Term>(BOUND).expect("a request");
+            let [Term::Pid(from), body] = msg.as_tuple().unwrap() else { panic!("{msg}") };
+            let from = node.pid(from);
+            let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+            send(from, tuple(vec![Term::atom("echo"), me, body.clone()]));
+            let _ = blocking(move || done_rx.recv_timeout(BOUND));
+            node.stop();
+        })
+        .unwrap();
+    });
+    ready_rx.recv_timeout(BOUND).unwrap();
+    ember_runtime::run(move || {
+        let (node, _) = start_node();
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        node.send_named("echo", &b_name, tuple(vec![me, Term::atom("ping")])).unwrap();
+        let reply = receive_timeout::<Term>(BOUND).expect("an echo");
+        let t = reply.as_tuple().unwrap();
+        assert_eq!((&t[0], &t[2]), (&Term::atom("echo"), &Term::atom("ping")));
+        let Term::Pid(echo) = &t[1] else { panic!() };
+        let echo = node.pid(echo);
+        assert!(node.ping(&b_name));
+        // The other node goes away: the monitor says noconnection.
+        let m = monitor(echo);
+        node.monitor_node(&b_name);
+        done_tx.send(()).unwrap();
+        let down = receive_timeout::<Down>(BOUND).expect("down");
+        assert_eq!(down.monitor, m);
+        assert!(down.reason.is_noconnection() || down.reason == Reason::Normal, "{:?}", down.reason);
+        let nodedown = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("nodedown"))));
+        let _ = nodedown;
+        node.stop();
+    })
+    .unwrap();
+    b.join().unwrap();
+}
