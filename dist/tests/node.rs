@@ -254,3 +254,77 @@ fn two_ember_nodes_cluster() {
     .unwrap();
     b.join().unwrap();
 }
+
+/// An Ember GenServer whose requests decode from Erlang terms.
+mod counter {
+    use ember_runtime::gen_server::{CallResult, GenServer, Init, ReplyTo};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    pub enum Call {
+        Increment,
+        Add(i64),
+    }
+
+    #[derive(Serialize)]
+    pub struct Count(pub i64);
+
+    pub struct Counter(i64);
+
+    impl GenServer for Counter {
+        type Arg = ();
+        type Call = Call;
+        type Reply = Count;
+        type Cast = ();
+        type Continue = ();
+        fn init(_: ()) -> Init<Self> {
+            Init::Ok(Counter(0))
+        }
+        fn handle_call(&mut self, call: Call, _from: ReplyTo<Count>) -> CallResult<Self> {
+            self.0 += match call {
+                Call::Increment => 1,
+                Call::Add(n) => n,
+            };
+            CallResult::Reply(Count(self.0))
+        }
+    }
+}
+
+#[test]
+fn gen_server_calls_both_ways() {
+    if !erlang_available() {
+        return;
+    }
+    use ember_runtime::gen_server::{start_link, StartOptions};
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        start_link::<counter::Counter>((), StartOptions::new().name("counter")).unwrap();
+        node.expose::<counter::Counter>("counter");
+        // The BEAM calls the Ember counter, and runs a real gen_server
+        // (compiled from forms: erlang-base has no counter module) for
+        // Ember to call.
+        let script = format!(
+            "Forms = [begin {{ok, T, _}} = erl_scan:string(S), {{ok, F}} = erl_parse:parse_form(T), F end || S <- \
+               [\"-module(cnt).\", \"-export([init/1, handle_call/3, handle_cast/2]).\", \
+                \"init(N) -> {{ok, N}}.\", \"handle_call({{add, K}}, _, N) -> {{reply, N + K, N + K}}.\", \
+                \"handle_cast(_, N) -> {{noreply, N}}.\"]], \
+             {{ok, cnt, Bin}} = compile:forms(Forms), {{module, cnt}} = code:load_binary(cnt, \"cnt.erl\", Bin), \
+             {{ok, _}} = gen_server:start({{local, cnt}}, cnt, 100, []), io:format(\"ready~n\"), \
+             C = {{counter, '{name}'}}, \
+             io:format(\"~p ~p ~p ~p~n\", [gen_server:call(C, increment), gen_server:call(C, increment), \
+               gen_server:call(C, {{add, 40}}), gen_server:call(C, nonsense)]), \
+             receive stop -> ok end"
+        );
+        let mut erl = erl(COOKIE, script);
+        assert_eq!(line(&mut erl), "1 2 42 {error,{bad_call,nonsense}}");
+        let request = tuple(vec![Term::atom("add"), Term::Int(5)]);
+        let got = node.call("cnt", &erl.name(), request.clone(), BOUND).unwrap();
+        assert_eq!(got, Term::Int(105));
+        assert_eq!(node.call("cnt", &erl.name(), request, BOUND).unwrap(), Term::Int(110));
+        // No such server: noproc, from the monitor, as in OTP.
+        let err = node.call("nobody", &erl.name(), Term::atom("x"), BOUND).unwrap_err();
+        assert_eq!(err, ember_runtime::CallError::NoProc);
+        node.stop();
+    })
+    .unwrap();
+}

@@ -471,3 +471,28 @@ pub(crate) fn demonitor_remote(me: Pid, pid: Pid, monitor: Ref) {
         route.signal(Signal::Demonitor { from: me, to: pid, monitor });
     }
 }
+
+/// Records, in the calling process, a monitor on the remote `target` that
+/// the distribution layer announces itself (a monitor by registered name,
+/// which the runtime's [`crate::monitor_name`] cannot resolve for another
+/// node). Its `Down` comes through [`deliver_down`]; `demonitor` and the
+/// caller's exit reach the route as [`Signal::Demonitor`].
+///
+/// ```
+/// use ember_runtime::node::{add_remote_node, deliver_down, record_monitor};
+/// use ember_runtime::{receive, self_pid, Down, Pid, Reason};
+/// ember_runtime::run(|| {
+///     let target = Pid::from_parts(add_remote_node(), 0, 0);
+///     let m = record_monitor(target);
+///     deliver_down(self_pid(), m, target, Reason::NoProc);
+///     assert_eq!(receive::<Down>().monitor, m);
+/// })
+/// .unwrap();
+/// ```
+#[track_caller]
+pub fn record_monitor(target: Pid) -> Ref {
+    let cur = crate::process::current::current();
+    let monitor = Ref::new();
+    cur.slot().shared.lock().monitors.insert_new(monitor, (target, None));
+    monitor
+}

@@ -212,6 +212,7 @@ impl Builder {
             connecting: Mutex::new(()),
             stopped: AtomicBool::new(false),
             port,
+            exposed: RwLock::new(HashMap::new()),
         });
         LOCAL_NODES.write().push(inner.clone());
         net_kernel::start(&inner);
@@ -324,6 +325,36 @@ impl Node {
         }
     }
 
+    /// Serves Erlang's `gen_server:call({name, ThisNode}, Request)` with the
+    /// Ember GenServer registered as `name`: the request is decoded into
+    /// `G::Call` ([`crate::from_term`]), the reply encoded from `G::Reply`
+    /// ([`crate::to_term`]). A request that does not decode is answered
+    /// `{error, {bad_call, Request}}`. Call it from a process.
+    pub fn expose<G>(&self, name: &str)
+    where
+        G: ember_runtime::GenServer,
+        G::Call: serde::de::DeserializeOwned,
+        G::Reply: serde::Serialize,
+    {
+        let adapter = gen::spawn_adapter::<G>(Arc::downgrade(&self.inner), name.to_owned());
+        self.inner.exposed.write().insert(name.to_owned(), adapter);
+    }
+
+    /// `gen_server:call({name, node}, request, timeout)` from the caller to
+    /// a `gen_server` on another node (a BEAM one, or an Ember GenServer
+    /// [exposed](Node::expose) there). The reply is the raw term; decode it
+    /// with [`crate::from_term`]. A lost connection is
+    /// `CallError::Exited(noconnection)`.
+    pub fn call(
+        &self,
+        name: &str,
+        node: &str,
+        request: Term,
+        timeout: Duration,
+    ) -> Result<Term, ember_runtime::CallError> {
+        gen::call(&self.inner, name, node, request, timeout)
+    }
+
     /// Erlang's `net_adm:ping/1`: whether `node` answers.
     pub fn ping(&self, node: &str) -> bool {
         self.inner.connect(node).is_ok()
@@ -391,6 +422,9 @@ pub(crate) struct Inner {
     connecting: Mutex<()>,
     stopped: AtomicBool,
     port: u16,
+    /// Names whose `gen_server:call`s a typed Ember GenServer serves, with
+    /// the adapter process that decodes them (see [`Node::expose`]).
+    exposed: RwLock<HashMap<String, Pid>>,
 }
 
 impl Inner {

@@ -31,8 +31,9 @@ enum Out {
 struct Sets {
     /// (local, remote) linked pairs.
     links: HashSet<(Pid, Pid)>,
-    /// Monitors local processes hold on remote ones: ref → (watcher, target).
-    monitors: HashMap<Ref, (Pid, Pid)>,
+    /// Monitors local processes hold on remote ones: ref → (watcher,
+    /// target, how the peer was told: by pid or by name).
+    monitors: HashMap<Ref, (Pid, Pid, ProcessRef)>,
     /// Monitors remote processes hold on local ones, by their reference:
     /// (the local reference given to the runtime, the local target, how it
     /// was monitored).
@@ -109,6 +110,25 @@ impl Conn {
         let _ = self.out.send(Out::Control(control));
     }
 
+    /// The calling process monitors the process registered as `name` on
+    /// the peer; the monitor's `Down` comes as for any remote monitor.
+    pub(crate) fn monitor_name(&self, node: &Inner, name: &Atom) -> Ref {
+        let me = ember_runtime::self_pid();
+        // The pid a `Down` names: none is known, the name stands for it.
+        let target = Pid::from_parts(self.number, u32::MAX, u32::MAX);
+        let monitor = rt::record_monitor(target);
+        let mut sets = self.sets.lock();
+        if sets.closed {
+            drop(sets);
+            rt::deliver_down(me, monitor, target, rt::noconnection());
+            return monitor;
+        }
+        let how = ProcessRef::Name(name.clone());
+        sets.monitors.insert(monitor, (me, target, how.clone()));
+        self.push(Control::MonitorP { from: node.own_pid(me), to: how, reference: node.own_ref(monitor) });
+        monitor
+    }
+
     pub(crate) fn watch_node(&self, pid: Pid) {
         let mut sets = self.sets.lock();
         if sets.closed {
@@ -169,6 +189,12 @@ impl Conn {
                 ember_runtime::send(node.local_pid(&to), message);
             }
             Control::RegSend { to, message, .. } => {
+                if let Some(adapter) = node.exposed.read().get(to.as_str()) {
+                    if super::gen::gen_call_parts(&message).is_some() {
+                        ember_runtime::send(*adapter, message);
+                        return;
+                    }
+                }
                 if let Some(pid) = rt::whereis_on(node.runtime, to.as_str()) {
                     ember_runtime::send(pid, message);
                 }
@@ -235,7 +261,7 @@ impl Conn {
                 let Some(monitor) = node.local_ref(&reference) else { return };
                 let watcher = node.local_pid(&to);
                 let target = match self.sets.lock().monitors.remove(&monitor) {
-                    Some((_, target)) => target,
+                    Some((_, target, _)) => target,
                     None => match from {
                         ProcessRef::Pid(p) => node.local_pid(&p),
                         ProcessRef::Name(_) => Pid::UNDEFINED,
@@ -273,7 +299,7 @@ impl Conn {
         for (local, remote) in sets.links {
             rt::deliver_exit(local, remote, rt::noconnection(), true);
         }
-        for (monitor, (watcher, target)) in sets.monitors {
+        for (monitor, (watcher, target, _)) in sets.monitors {
             rt::deliver_down(watcher, monitor, target, rt::noconnection());
         }
         for (_, (local_ref, target, _)) in sets.monitored {
@@ -323,18 +349,15 @@ impl Conn {
                 }
             }
             Signal::Monitor { from, to, monitor } => {
-                sets.monitors.insert(monitor, (from, to));
-                self.push(Control::MonitorP {
-                    from: node.own_pid(from),
-                    to: ProcessRef::Pid(self.remote_pid(to)),
-                    reference: node.own_ref(monitor),
-                });
+                let how = ProcessRef::Pid(self.remote_pid(to));
+                sets.monitors.insert(monitor, (from, to, how.clone()));
+                self.push(Control::MonitorP { from: node.own_pid(from), to: how, reference: node.own_ref(monitor) });
             }
-            Signal::Demonitor { from, to, monitor } => {
-                if sets.monitors.remove(&monitor).is_some() {
+            Signal::Demonitor { from, monitor, .. } => {
+                if let Some((_, _, how)) = sets.monitors.remove(&monitor) {
                     self.push(Control::DemonitorP {
                         from: node.own_pid(from),
-                        to: ProcessRef::Pid(self.remote_pid(to)),
+                        to: how,
                         reference: node.own_ref(monitor),
                     });
                 }
