@@ -328,3 +328,118 @@ fn gen_server_calls_both_ways() {
     })
     .unwrap();
 }
+
+#[test]
+fn exit2_and_unlink_both_ways() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("test", self_pid()).unwrap();
+        let script = format!(
+            "process_flag(trap_exit, true), io:format(\"ready~n\"), \
+             Doomed = spawn(fun() -> receive die -> exit(boom) end end), \
+             {{test, '{name}'}} ! {{me, self(), Doomed}}, \
+             receive {{'EXIT', _, R}} -> io:format(\"exit2 ~p~n\", [R]) end, \
+             receive {{kill_me, P}} -> exit(P, goodbye) end, \
+             receive {{link_unlink, Q}} -> link(Q), unlink(Q), Q ! unlinked end, \
+             receive stop -> ok end"
+        );
+        let mut erl = erl(COOKIE, script);
+        let msg = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("me"))));
+        let [_, Term::Pid(erl_pid), Term::Pid(doomed)] = msg.as_tuple().unwrap() else { panic!("{msg}") };
+        let (erl_pid, doomed) = (node.pid(erl_pid), node.pid(doomed));
+        // Ember's exit/2 reaches a trapping BEAM process as {'EXIT', From, R}.
+        erl_pid.exit(Reason::custom(Term::atom("bye")));
+        assert_eq!(line(&mut erl), "exit2 bye");
+        // The BEAM's exit/2 reaches a trapping Ember process as an Exit.
+        trap_exit(true);
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        send(erl_pid, tuple(vec![Term::atom("kill_me"), me.clone()]));
+        let exit = receive_timeout::<Exit>(BOUND).expect("exit/2 from the BEAM");
+        assert_eq!(exit.from, erl_pid);
+        assert_eq!(exit.reason.downcast_ref::<Term>(), Some(&Term::atom("goodbye")));
+        // The BEAM links and unlinks; then Ember links, unlinks, and the
+        // BEAM process dies: no exit signal, only the monitor's Down.
+        send(erl_pid, tuple(vec![Term::atom("link_unlink"), me]));
+        recv_term(|t| t == &Term::atom("unlinked"));
+        assert!(ember_runtime::process_info(self_pid()).unwrap().links.is_empty());
+        link(doomed).unwrap();
+        ember_runtime::unlink(doomed);
+        let m = monitor(doomed);
+        send(doomed, Term::atom("die"));
+        let down = receive_timeout::<Down>(BOUND).expect("down");
+        assert_eq!(down.monitor, m);
+        assert!(receive_timeout::<Exit>(std::time::Duration::ZERO).is_none(), "the unlink held");
+        node.stop();
+    })
+    .unwrap();
+}
+
+#[test]
+fn start_and_connect_errors_are_values() {
+    common::ensure_epmd();
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        assert!(matches!(Node::start("other@localhost", Cookie::new(COOKIE)), Err(NodeError::AlreadyStarted)));
+        assert!(matches!(node.connect("nobody_here@localhost"), Err(NodeError::NotRegistered(_))));
+        assert!(matches!(node.connect("x@192.0.2.1"), Err(NodeError::BadName(_))));
+        assert!(!node.ping("nobody_here@localhost"));
+        // The same name from another runtime: taken.
+        let taken = std::thread::spawn(move || {
+            ember_runtime::run(move || matches!(Node::start(&name, Cookie::new(COOKIE)), Err(NodeError::Epmd(_))))
+                .unwrap()
+        });
+        assert!(blocking(move || taken.join().unwrap()));
+        node.stop();
+    })
+    .unwrap();
+    let outside = Node::start("outside@localhost", Cookie::new(COOKIE));
+    assert!(matches!(outside, Err(NodeError::NotInProcess)));
+}
+
+/// A peer that breaks the protocol loses its own connection, with the
+/// links over it firing `noconnection`; another peer's connection carries on.
+#[test]
+fn a_hostile_peer_loses_only_its_connection() {
+    use ember_dist::connection::{Limits, Writer};
+    use ember_dist::control::Control;
+    use ember_dist::handshake::{self, Config};
+    use std::io::Write;
+    use std::net::TcpStream;
+    common::ensure_epmd();
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        let port = node.port();
+        trap_exit(true);
+        let me = node.dist_pid(self_pid()).unwrap();
+        let dial = move |alive: &str| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.set_read_timeout(Some(BOUND)).unwrap();
+            let config =
+                Config::new(&format!("{alive}@localhost"), Cookie::new(COOKIE), handshake::random_creation()).unwrap();
+            let session = handshake::connect(&mut s, &config, &name).unwrap();
+            let w = Writer::new(s.try_clone().unwrap(), &session, &Limits::default());
+            let pid = ember_dist::Pid {
+                node: ember_dist::Atom::new(&session.local_name),
+                id: 1,
+                serial: 0,
+                creation: session.local_creation,
+            };
+            (s, w, pid)
+        };
+        let (mut evil, mut evil_w, evil_pid) = blocking(|| dial(&unique("evil")));
+        let (_good, mut good_w, good_pid) = blocking(|| dial(&unique("good")));
+        evil_w.send(&Control::Link { from: evil_pid.clone(), to: me.clone() }).unwrap();
+        // A frame longer than any limit.
+        evil.write_all(&u32::MAX.to_be_bytes()).unwrap();
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link over the bad connection fires");
+        assert_eq!(exit.from, node.pid(&evil_pid));
+        assert!(exit.reason.is_noconnection());
+        good_w.send(&Control::Send { from: Some(good_pid), to: me, message: Term::atom("still here") }).unwrap();
+        recv_term(|t| t == &Term::atom("still here"));
+        node.stop();
+    })
+    .unwrap();
+}

@@ -144,6 +144,7 @@ impl Conn {
     }
 
     fn write_loop(self: Arc<Self>, mut writer: Writer<TcpStream>, rx: Receiver<Out>, tick: Duration) {
+        let _close = CloseOnDrop(self.clone());
         loop {
             match rx.recv_timeout(tick) {
                 Ok(Out::Control(c)) => {
@@ -160,10 +161,12 @@ impl Conn {
                 }
             }
         }
-        self.close();
     }
 
     fn read_loop(self: Arc<Self>, mut reader: Reader<BufReader<TcpStream>>) {
+        // However this thread ends (a panic included), the connection ends
+        // with it and its links and monitors fire.
+        let _close = CloseOnDrop(self.clone());
         loop {
             match reader.read() {
                 Ok(Incoming::Tick) => {}
@@ -179,58 +182,82 @@ impl Conn {
                 }
             }
         }
-        self.close();
     }
 
-    /// A control message from the peer, acted on locally.
+    /// A pid of this node, as the peer names it (`None`: another node's, or
+    /// an older incarnation of this one: no process).
+    fn ours(node: &Inner, pid: &DistPid) -> Option<Pid> {
+        (pid.node == node.name && pid.creation == node.creation)
+            .then(|| Pid::from_parts(node.runtime, pid.id, pid.serial))
+    }
+
+    /// A pid of the peer. A control message only speaks for the peer's own
+    /// processes: a pid of a third node (or of an incarnation the peer does
+    /// not have) is refused, so a peer can neither relay through this node
+    /// nor make it number nodes without end.
+    fn theirs(&self, pid: &DistPid) -> Option<Pid> {
+        (pid.node == self.peer && pid.creation == self.peer_creation)
+            .then(|| Pid::from_parts(self.number, pid.id, pid.serial))
+    }
+
+    /// A control message from the peer, acted on locally. One that names
+    /// pids it has no business naming is dropped.
     fn incoming(&self, node: &Inner, control: Control) {
+        if self.act(node, control).is_none() {
+            tracing::debug!(peer = %self.peer, "distribution: a control message with foreign pids dropped");
+        }
+    }
+
+    fn act(&self, node: &Inner, control: Control) -> Option<()> {
         match control {
             Control::Send { to, message, .. } => {
-                ember_runtime::send(node.local_pid(&to), message);
+                ember_runtime::send(Self::ours(node, &to)?, message);
             }
             Control::RegSend { to, message, .. } => {
                 if let Some(adapter) = node.exposed.read().get(to.as_str()) {
                     if super::gen::gen_call_parts(&message).is_some() {
                         ember_runtime::send(*adapter, message);
-                        return;
+                        return Some(());
                     }
                 }
                 if let Some(pid) = rt::whereis_on(node.runtime, to.as_str()) {
                     ember_runtime::send(pid, message);
                 }
             }
-            // Ember makes no aliases: its calls to the BEAM use plain tags.
+            // Ember makes no aliases: its calls to other nodes use plain tags.
             Control::AliasSend { .. } => {}
             Control::Link { from, to } => {
-                let (remote, local) = (node.local_pid(&from), node.local_pid(&to));
-                if rt::add_link(local, remote) {
-                    self.sets.lock().links.insert((local, remote));
-                } else {
-                    self.push(Control::Exit { from: to, to: from, reason: Term::atom("noproc") });
+                let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to));
+                match local {
+                    Some(local) if rt::add_link(local, remote) => {
+                        self.sets.lock().links.insert((local, remote));
+                    }
+                    _ => self.push(Control::Exit { from: to, to: from, reason: Term::atom("noproc") }),
                 }
             }
             Control::UnlinkId { id, from, to } => {
-                let (remote, local) = (node.local_pid(&from), node.local_pid(&to));
+                let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to)?);
                 rt::remove_link(local, remote);
                 self.sets.lock().links.remove(&(local, remote));
                 self.push(Control::UnlinkIdAck { id, from: to, to: from });
             }
             Control::UnlinkIdAck { .. } => {}
             Control::Exit { from, to, reason } => {
-                let (remote, local) = (node.local_pid(&from), node.local_pid(&to));
+                let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to)?);
                 self.sets.lock().links.remove(&(local, remote));
                 rt::deliver_exit(local, remote, term_to_reason(reason), true);
             }
             Control::Exit2 { from, to, reason } => {
-                rt::deliver_exit(node.local_pid(&to), node.local_pid(&from), term_to_reason(reason), false);
+                let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to)?);
+                rt::deliver_exit(local, remote, term_to_reason(reason), false);
             }
             Control::MonitorP { from, to, reference } => {
+                let watcher = self.theirs(&from)?;
                 let target = match &to {
-                    ProcessRef::Pid(p) => Some(node.local_pid(p)),
+                    ProcessRef::Pid(p) => Self::ours(node, p),
                     ProcessRef::Name(n) => rt::whereis_on(node.runtime, n.as_str()),
                 };
                 let local_ref = Ref::new();
-                let watcher = node.local_pid(&from);
                 let added = target.is_some_and(|t| {
                     let mut sets = self.sets.lock();
                     let ok = rt::add_monitor(t, local_ref, watcher);
@@ -257,22 +284,19 @@ impl Conn {
                     rt::remove_monitor(target, local_ref);
                 }
             }
-            Control::MonitorPExit { from, to, reference, reason } => {
-                let Some(monitor) = node.local_ref(&reference) else { return };
-                let watcher = node.local_pid(&to);
-                let target = match self.sets.lock().monitors.remove(&monitor) {
-                    Some((_, target, _)) => target,
-                    None => match from {
-                        ProcessRef::Pid(p) => node.local_pid(&p),
-                        ProcessRef::Name(_) => Pid::UNDEFINED,
-                    },
-                };
+            Control::MonitorPExit { to, reference, reason, .. } => {
+                let monitor = node.local_ref(&reference)?;
+                let watcher = Self::ours(node, &to)?;
+                // Only monitors made over this connection: the target is
+                // the one recorded, whatever the peer says.
+                let (_, target, _) = self.sets.lock().monitors.remove(&monitor)?;
                 rt::deliver_down(watcher, monitor, target, term_to_reason(reason));
             }
             Control::Other { control, .. } => {
                 tracing::debug!(peer = %self.peer, %control, "distribution: control message ignored");
             }
         }
+        Some(())
     }
 
     /// Ends the connection (idempotent): every link over it fires
@@ -370,6 +394,14 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+struct CloseOnDrop(Arc<Conn>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
