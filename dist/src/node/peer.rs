@@ -63,6 +63,10 @@ impl Conn {
     pub(crate) fn start(node: &Arc<Inner>, stream: TcpStream, session: Session) -> Option<Arc<Conn>> {
         let peer = Atom::new(&session.peer_name);
         let number = node.number(&peer, session.peer_creation);
+        // Each frame is one write already: Nagle's algorithm would only hold
+        // small messages back for the peer's delayed ack (OTP sets nodelay
+        // on distribution sockets too).
+        let _ = stream.set_nodelay(true);
         let (tx, rx) = crossbeam_channel::unbounded();
         let read_half = stream.try_clone().ok()?;
         let write_half = stream.try_clone().ok()?;
