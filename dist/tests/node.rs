@@ -443,3 +443,42 @@ fn a_hostile_peer_loses_only_its_connection() {
     })
     .unwrap();
 }
+
+/// Many small messages and one far larger than the socket's buffer keep
+/// their order; the big one goes through the writer thread (and fragments)
+/// and comes back whole.
+#[test]
+fn big_and_many_messages_keep_their_order() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, _) = start_node();
+        let script = "register(seq, self()), io:format(\"ready~n\"), \
+             Loop = fun L(N) -> receive {From, {n, N}} -> L(N + 1); \
+               {From, {big, B}} -> From ! {big, N, B}, L(N); \
+               {From, done} -> From ! {done, N} end end, Loop(0)"
+            .to_string();
+        let erl = erl(COOKIE, script);
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        let big: Vec<u8> = (0..6_000_000u32).map(|i| (i % 251) as u8).collect();
+        for i in 0..3000 {
+            node.send_named("seq", &erl.name(), tuple(vec![me.clone(), tuple(vec![Term::atom("n"), Term::Int(i)])]))
+                .unwrap();
+            if i == 1500 {
+                let msg = tuple(vec![me.clone(), tuple(vec![Term::atom("big"), Term::Binary(big.clone())])]);
+                node.send_named("seq", &erl.name(), msg).unwrap();
+            }
+        }
+        node.send_named("seq", &erl.name(), tuple(vec![me.clone(), Term::atom("done")])).unwrap();
+        let back = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("big"))));
+        let t = back.as_tuple().unwrap();
+        assert_eq!(t[1], Term::Int(1501), "the big message came after the 1501 before it");
+        assert!(t[2] == Term::Binary(big), "the binary came back whole");
+        let done = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("done"))));
+        assert_eq!(done.as_tuple().unwrap()[1], Term::Int(3000), "every small message arrived, in order");
+        blocking(move || drop(erl));
+        node.stop();
+    })
+    .unwrap();
+}

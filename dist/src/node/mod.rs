@@ -27,6 +27,7 @@
 mod gen;
 mod listener;
 mod net_kernel;
+mod outbox;
 mod peer;
 mod reason;
 

@@ -4,12 +4,12 @@
 //! signals, and the per-connection sets that say what fires `noconnection`
 //! when the connection is lost.
 
+use super::outbox::Outbox;
 use super::{nodedown, reason_to_term, term_to_reason, Inner};
 use crate::connection::{Incoming, Reader, Writer};
 use crate::control::{Control, ProcessRef};
 use crate::handshake::Session;
 use crate::term::{Atom, Pid as DistPid, Reference, Term};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use ember_runtime::node::{self as rt, Route, Signal};
 use ember_runtime::{Pid, Ref};
 use parking_lot::Mutex;
@@ -19,12 +19,6 @@ use std::io::BufReader;
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-
-/// What the writer thread is given.
-enum Out {
-    Control(Control),
-    Stop,
-}
 
 /// The links and monitors that cross this connection.
 #[derive(Default)]
@@ -51,7 +45,7 @@ pub(crate) struct Conn {
     peer: Atom,
     peer_creation: u32,
     number: u32,
-    out: Sender<Out>,
+    out: Outbox,
     stream: TcpStream,
     sets: Mutex<Sets>,
 }
@@ -67,18 +61,18 @@ impl Conn {
         // small messages back for the peer's delayed ack (OTP sets nodelay
         // on distribution sockets too).
         let _ = stream.set_nodelay(true);
-        let (tx, rx) = crossbeam_channel::unbounded();
         let read_half = stream.try_clone().ok()?;
         let write_half = stream.try_clone().ok()?;
         // Silence for a whole tick time means the peer is gone.
         let _ = read_half.set_read_timeout(Some(node.ticktime));
         let _ = write_half.set_write_timeout(Some(node.ticktime));
+        let out = Outbox::new(stream.try_clone().ok()?, Writer::new(Vec::new(), &session, &node.limits));
         let conn = Arc::new(Conn {
             node: Arc::downgrade(node),
             peer: peer.clone(),
             peer_creation: session.peer_creation,
             number,
-            out: tx,
+            out,
             stream,
             sets: Mutex::new(Sets::default()),
         });
@@ -90,11 +84,10 @@ impl Conn {
             peers.conns.insert(peer.clone(), conn.clone());
         }
         rt::set_route(number, Some(Arc::new(ConnRoute(Arc::downgrade(&conn))) as Arc<dyn Route>));
-        let writer = Writer::new(write_half, &session, &node.limits);
         let tick = node.ticktime / 4;
         let name = format!("ember-dist-w {}", session.peer_name);
         let w = conn.clone();
-        let spawned = std::thread::Builder::new().name(name).spawn(move || w.write_loop(writer, rx, tick));
+        let spawned = std::thread::Builder::new().name(name).spawn(move || w.write_loop(write_half, tick));
         if spawned.is_err() {
             conn.close();
             return None;
@@ -109,9 +102,12 @@ impl Conn {
         Some(conn)
     }
 
-    /// Queues a control message for the writer.
+    /// Sends a control message (see [`Outbox`]); a connection whose
+    /// socket fails is closed by its writer thread.
     pub(crate) fn push(&self, control: Control) {
-        let _ = self.out.send(Out::Control(control));
+        if let Err(e) = self.out.push(&control) {
+            tracing::info!(peer = %self.peer, error = %e, "distribution: write failed");
+        }
     }
 
     /// The calling process monitors the process registered as `name` on
@@ -147,23 +143,11 @@ impl Conn {
         DistPid { node: self.peer.clone(), id: pid.index(), serial: pid.serial(), creation: self.peer_creation }
     }
 
-    fn write_loop(self: Arc<Self>, mut writer: Writer<TcpStream>, rx: Receiver<Out>, tick: Duration) {
+    /// The writer thread: writes what senders could not, and ticks.
+    fn write_loop(self: Arc<Self>, stream: TcpStream, tick: Duration) {
         let _close = CloseOnDrop(self.clone());
-        loop {
-            match rx.recv_timeout(tick) {
-                Ok(Out::Control(c)) => {
-                    if let Err(e) = writer.send(&c) {
-                        tracing::warn!(peer = %self.peer, error = %e, "distribution: write failed");
-                        break;
-                    }
-                }
-                Ok(Out::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    if writer.tick().is_err() {
-                        break;
-                    }
-                }
-            }
+        if let Err(e) = self.out.run(stream, tick) {
+            tracing::info!(peer = %self.peer, error = %e, "distribution: write failed");
         }
     }
 
@@ -317,7 +301,7 @@ impl Conn {
         };
         rt::set_route(self.number, None);
         let _ = self.stream.shutdown(Shutdown::Both);
-        let _ = self.out.send(Out::Stop);
+        self.out.close();
         if let Some(node) = self.node.upgrade() {
             let mut peers = node.peers.lock();
             if peers.conns.get(&self.peer).is_some_and(|c| std::ptr::eq(&**c, self)) {
