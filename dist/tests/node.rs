@@ -92,9 +92,9 @@ fn links_and_monitors_both_ways() {
             "process_flag(trap_exit, true), register(watcher, self()), io:format(\"ready~n\"), \
              Victim = spawn(fun() -> receive die -> exit(boom) end end), \
              {{test, '{name}'}} ! {{victim, Victim}}, \
-             receive {{link_to, P}} -> link(P), io:format(\"linked~n\") end, \
+             receive {{link_to, P}} -> link(P), P ! go, io:format(\"linked~n\") end, \
              receive {{'EXIT', P2, R}} -> io:format(\"exit ~p~n\", [R]), P2 end, \
-             receive {{monitor, Q}} -> erlang:monitor(process, Q), io:format(\"monitoring~n\") end, \
+             receive {{monitor, Q}} -> erlang:monitor(process, Q), Q ! go, io:format(\"monitoring~n\") end, \
              receive {{'DOWN', _, process, _, R2}} -> io:format(\"down ~p~n\", [R2]) end, \
              receive stop -> ok end"
         );
@@ -115,18 +115,20 @@ fn links_and_monitors_both_ways() {
         assert_eq!((down.monitor, down.pid), (m, victim));
         assert_eq!(down.reason.downcast_ref::<Term>(), Some(&Term::atom("boom")));
 
-        // The BEAM links to an Ember process that panics.
+        // The BEAM links to an Ember process, then tells it to panic: the
+        // message follows the link on the same connection, so the link is
+        // made when it arrives (a line on erl's stdout would be no such
+        // guarantee).
         let to_dist = |p: Pid| Term::Pid(node.dist_pid(p).unwrap());
         let crasher = spawn(|| {
             let _: Term = ember_runtime::receive();
             panic!("crash on request");
         });
+        let m = monitor(crasher);
         node.send_named("watcher", &erl.name(), tuple(vec![Term::atom("link_to"), to_dist(crasher)])).unwrap();
         assert_eq!(line(&mut erl), "linked");
-        let m = monitor(crasher);
-        send(crasher, Term::atom("go"));
-        let _ = receive_timeout::<Down>(BOUND).expect("crashed");
-        let _ = m;
+        let down = receive_timeout::<Down>(BOUND).expect("crashed");
+        assert_eq!(down.monitor, m);
         let got = line(&mut erl);
         assert!(got.starts_with("exit {panic,<<\"crash on request\">>}"), "{got}");
 
@@ -137,7 +139,6 @@ fn links_and_monitors_both_ways() {
         });
         node.send_named("watcher", &erl.name(), tuple(vec![Term::atom("monitor"), to_dist(target)])).unwrap();
         assert_eq!(line(&mut erl), "monitoring");
-        send(target, Term::atom("go"));
         assert_eq!(line(&mut erl), "down bye");
         node.stop();
     })
@@ -478,6 +479,27 @@ fn big_and_many_messages_keep_their_order() {
         let done = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("done"))));
         assert_eq!(done.as_tuple().unwrap()[1], Term::Int(3000), "every small message arrived, in order");
         blocking(move || drop(erl));
+        node.stop();
+    })
+    .unwrap();
+}
+
+/// A node stopped and another started in the same runtime: the new one
+/// answers pings (its net_kernel took the name over).
+#[test]
+fn a_node_restarted_in_one_runtime_answers_pings() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (first, _) = start_node();
+        first.stop();
+        assert!(Node::current().is_none());
+        let (node, name) = start_node();
+        let script =
+            format!("io:format(\"ready~n\"), io:format(\"~p~n\", [net_adm:ping('{name}')]), receive _ -> ok end");
+        let mut erl = erl(COOKIE, script);
+        assert_eq!(line(&mut erl), "pong");
         node.stop();
     })
     .unwrap();

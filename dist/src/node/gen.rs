@@ -49,7 +49,10 @@ where
 {
     ember_runtime::spawn(move || loop {
         let msg: Term = ember_runtime::receive();
-        let Some(node) = node.upgrade() else { return };
+        let Some(node) = node.upgrade().filter(|n| !n.is_stopped()) else { return };
+        if node.exposed.read().get(&name) != Some(&ember_runtime::self_pid()) {
+            return; // exposed again, by a newer adapter
+        }
         let name = name.clone();
         ember_runtime::spawn(move || {
             let Some((from, tag, request)) = gen_call_parts(&msg) else { return };

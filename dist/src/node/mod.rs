@@ -214,6 +214,7 @@ impl Builder {
             stopped: AtomicBool::new(false),
             port,
             exposed: RwLock::new(HashMap::new()),
+            helpers: Mutex::new(Vec::new()),
         });
         LOCAL_NODES.write().push(inner.clone());
         net_kernel::start(&inner);
@@ -338,7 +339,11 @@ impl Node {
         G::Reply: serde::Serialize,
     {
         let adapter = gen::spawn_adapter::<G>(Arc::downgrade(&self.inner), name.to_owned());
-        self.inner.exposed.write().insert(name.to_owned(), adapter);
+        self.inner.helpers.lock().push(adapter);
+        if let Some(old) = self.inner.exposed.write().insert(name.to_owned(), adapter) {
+            // Exposed again: the newer adapter serves; the older one ends.
+            ember_runtime::send(old, Term::nil());
+        }
     }
 
     /// `gen_server:call({name, node}, request, timeout)` from the caller to
@@ -426,6 +431,9 @@ pub(crate) struct Inner {
     /// Names whose `gen_server:call`s a typed Ember GenServer serves, with
     /// the adapter process that decodes them (see [`Node::expose`]).
     exposed: RwLock<HashMap<String, Pid>>,
+    /// The node's own processes (net_kernel, call adapters): told to end
+    /// when the node stops.
+    helpers: Mutex<Vec<Pid>>,
 }
 
 impl Inner {
@@ -530,9 +538,17 @@ impl Inner {
         })
     }
 
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
     fn stop(&self) {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
+        }
+        // Woken, they see the flag and end (the net_kernel's name goes with it).
+        for pid in self.helpers.lock().drain(..) {
+            ember_runtime::send(pid, Term::nil());
         }
         self.registration.lock().take();
         let conns: Vec<_> = self.peers.lock().conns.drain().map(|(_, c)| c).collect();
