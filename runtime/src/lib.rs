@@ -80,7 +80,7 @@ pub use process::api::{catch_exit, exit, hibernate, self_pid, try_self_pid, yiel
 pub use process::info::{is_alive, process_info, processes, ProcessInfo, Status};
 pub use process::spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn_opt, SpawnError, SpawnOptions};
 pub use reason::{PanicLocation, Reason, Term};
-pub use runtime::{run, stats, Builder, Runtime, RuntimeStats, DEFAULT_BUDGET, DEFAULT_STACK_SIZE};
+pub use runtime::{run, stats, trim_stacks, Builder, Runtime, RuntimeStats, DEFAULT_BUDGET, DEFAULT_STACK_SIZE};
 pub use scheduler::blocking::blocking;
 pub use signal::{demonitor, demonitor_flush, link, monitor, monitor_name, trap_exit, unlink, Down, Exit, LinkError};
 pub use time::{cancel_timer, send_after, sleep, TimerRef};

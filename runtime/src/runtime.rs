@@ -267,6 +267,10 @@ pub struct RuntimeStats {
     pub stacks_in_use: usize,
     /// Stacks kept in pools for reuse.
     pub stacks_pooled: usize,
+    /// Of `stacks_pooled`, the stacks whose memory has been given back to
+    /// the kernel ([`trim_stacks`], or the runtime's own trimming policy);
+    /// they are reused like the others and fault in fresh pages.
+    pub stacks_trimmed: usize,
     /// Worker threads.
     pub schedulers: usize,
     /// Threads of the blocking pool.
@@ -367,6 +371,8 @@ impl Runtime {
     /// trimmed. Useful after a burst of processes has passed: stacks are
     /// recycled warm, so a pool keeps the memory of its high-water mark
     /// until trimmed. The trimmed stacks stay in the pool and are reused.
+    /// The runtime also trims on its own (deep stacks at exit, stacks unused
+    /// for a second in the background); this gets the memory back at once.
     ///
     /// ```
     /// let rt = ember_runtime::Runtime::new().unwrap();
@@ -418,6 +424,7 @@ pub(crate) fn stats_of(sched: &Scheduler) -> RuntimeStats {
         processes: sched.table.live.load(Ordering::Acquire),
         stacks_in_use: stacks.stacks_in_use,
         stacks_pooled: stacks.stacks_free + stacks.stacks_cached,
+        stacks_trimmed: stacks.stacks_cold,
         schedulers: sched.config.workers,
         blocking_threads: sched.blocking.threads(),
     }
@@ -431,6 +438,27 @@ pub(crate) fn stats_of(sched: &Scheduler) -> RuntimeStats {
 #[track_caller]
 pub fn stats() -> RuntimeStats {
     stats_of(crate::process::current::current().sched())
+}
+
+/// [`Runtime::trim_stacks`] for the caller's runtime, for programs started
+/// with [`run`] (which hold no [`Runtime`]): gives the memory of pooled stacks
+/// back to the kernel, keeping `keep` warm stacks per size class, and returns
+/// how many stacks were trimmed.
+///
+/// The runtime already trims on its own: a process whose stack went deep has
+/// it trimmed when it exits, and pooled stacks left unused for a second are
+/// trimmed in the background. Call this after a burst, to get the memory back
+/// at once. Stacks in the workers' small caches are not reached.
+///
+/// ```
+/// ember_runtime::run(|| {
+///     let _trimmed = ember_runtime::trim_stacks(0);
+/// })
+/// .unwrap();
+/// ```
+#[track_caller]
+pub fn trim_stacks(keep: usize) -> usize {
+    crate::process::current::current().sched().stacks.trim(keep)
 }
 
 /// Runs `f` as the root process of a new runtime with default settings,

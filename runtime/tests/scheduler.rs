@@ -354,6 +354,46 @@ fn a_self_sending_spinner_does_not_starve_a_round_trip() {
     .unwrap();
 }
 
+/// A pair of processes that wake each other forever hands the worker from
+/// one to the other through the run-next slot; the processes pinned to the
+/// same worker must still get their turn (no other worker may run them).
+#[test]
+fn a_ping_pong_pair_does_not_starve_the_processes_pinned_beside_it() {
+    init();
+    for schedulers in [1, 2] {
+        with_deadline(Runtime::builder().schedulers(schedulers), Duration::from_secs(60), || {
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let pair = {
+                let stop = stop.clone();
+                spawn(move || {
+                    let pong = spawn(|| loop {
+                        let (from, n): (Pid, u64) = receive();
+                        send(from, n);
+                    });
+                    let me = self_pid();
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        send(pong, (me, n));
+                        n = receive::<u64>() + 1;
+                    }
+                    pong.exit(Reason::Kill);
+                })
+            };
+            // The root, started (and so pinned) beside the pair, waits for
+            // 50 timer wake-ups while the pair runs.
+            let me = self_pid();
+            for i in 0..50u32 {
+                ember_runtime::send_after(me, i, Duration::from_millis(1));
+                assert_eq!(recv::<u32>(), i);
+            }
+            let m = monitor(pair);
+            stop.store(true, Ordering::Relaxed);
+            common::down_of(m);
+        })
+        .unwrap();
+    }
+}
+
 #[test]
 fn blocking_runs_off_the_worker() {
     init();

@@ -11,6 +11,7 @@ use super::{Local, Slot};
 use crate::pid::Pid;
 use crate::scheduler::placement::FLOATING;
 use crate::scheduler::{Scheduler, Suspend};
+use crate::stack::depth::depth_of;
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::Ordering;
@@ -98,16 +99,18 @@ impl Current {
 
     fn suspend_as(&self, why: Suspend, safe_point: bool) {
         let unwinding = self.unwinding();
-        // SAFETY: the process is running; the borrow ends before the switch.
-        let (yielder, base, home) = unsafe {
-            let local = self.local();
-            let floats = (safe_point || local.free_migration) && !unwinding;
-            (local.yielder, local.stack_base, if floats { FLOATING } else { local.worker })
-        };
-        self.slot().home.store(home, Ordering::Relaxed);
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
-        self.slot().stack_used.store(base.saturating_sub(sp), Ordering::Relaxed);
+        // SAFETY: the process is running; the borrow ends before the switch.
+        let (yielder, depth, deepest, home) = unsafe {
+            let local = self.local();
+            let floats = (safe_point || local.free_migration) && !unwinding;
+            let depth = depth_of(local.stack_base, sp);
+            local.stack_deepest = local.stack_deepest.max(depth);
+            (local.yielder, depth, local.stack_deepest, if floats { FLOATING } else { local.worker })
+        };
+        self.slot().home.store(home, Ordering::Relaxed);
+        self.slot().stack_depth.publish(depth as usize, deepest);
         let mid_unwind = suspend_mid_unwind(unwinding);
         // SAFETY: the yielder lives on this coroutine's stack for as long as
         // the coroutine runs, and we are that coroutine.

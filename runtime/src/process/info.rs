@@ -60,6 +60,10 @@ pub struct ProcessInfo {
     pub reductions: u64,
     /// Stack bytes in use at its last suspension (0 when it holds no stack).
     pub stack_bytes: usize,
+    /// The deepest its stack has been seen to go since it got its stack, in
+    /// bytes: sampled at runtime calls and suspensions, so a lower bound (a
+    /// frame that goes deeper between two runtime calls is not seen).
+    pub stack_high_water: usize,
 }
 
 /// Information about a live process, or `None` if it is not alive.
@@ -86,7 +90,7 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             return None;
         }
         let run = slot.run.load();
-        let stack_bytes = slot.stack_used.load(Ordering::Relaxed);
+        let (stack_bytes, stack_high_water) = slot.stack_depth.load();
         let status = match run {
             _ if shared.exiting => Status::Exiting,
             state::RUNNING | state::NOTIFIED => Status::Running,
@@ -105,6 +109,7 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
             trap_exit: slot.trap_exit.load(Ordering::Relaxed),
             reductions: slot.reductions.load(Ordering::Relaxed),
             stack_bytes,
+            stack_high_water,
         })
     })
     .flatten()

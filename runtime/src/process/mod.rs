@@ -225,6 +225,9 @@ pub(crate) struct Local {
     /// Lowest usable address of the stack it runs on (0 when it has none),
     /// for the runtime calls' red-zone check (`scheduler::budget`).
     pub(crate) stack_limit: usize,
+    /// The deepest the process's stack has been seen to go, in bytes below
+    /// `stack_base`, sampled at runtime calls (see `stack::depth`).
+    pub(crate) stack_deepest: u32,
     /// Set when the process started exiting (a fatal exit signal, or
     /// `exit`): it is unwinding and will exit with this reason whatever its
     /// function does. The flag tells whether an exit signal decided it.
@@ -264,6 +267,7 @@ impl Local {
             stack_base: 0,
             stack_size: 0,
             stack_limit: 0,
+            stack_deepest: 0,
             exit_reason: None,
             returning_to_exit: false,
             matching: false,
@@ -305,9 +309,9 @@ pub(crate) struct Slot {
     pub(crate) reductions: AtomicU64,
     /// Length of the private mailbox, published for introspection.
     pub(crate) mailbox_len: AtomicUsize,
-    /// Stack bytes in use at the last suspension (0 when the process holds no
-    /// stack).
-    pub(crate) stack_used: AtomicUsize,
+    /// Stack bytes in use at the last suspension and the deepest sampled (0
+    /// when the process holds no stack), for introspection.
+    pub(crate) stack_depth: crate::stack::depth::StackDepth,
     /// The process is hibernating (published for introspection).
     pub(crate) hibernating: AtomicBool,
     pub(crate) shared: Mutex<Shared>,
@@ -344,7 +348,7 @@ impl Slot {
             trap_exit: AtomicBool::new(false),
             reductions: AtomicU64::new(0),
             mailbox_len: AtomicUsize::new(0),
-            stack_used: AtomicUsize::new(0),
+            stack_depth: Default::default(),
             hibernating: AtomicBool::new(false),
             shared: Mutex::new(Shared::new()),
             local: UnsafeCell::new(Local::new()),

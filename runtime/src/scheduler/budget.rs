@@ -7,6 +7,7 @@ use crate::process::current::Current;
 use crate::process::exit::die;
 use crate::reason::Reason;
 use crate::scheduler::Suspend;
+use crate::stack::depth::depth_of;
 use crate::stack::overflow::RED_ZONE;
 use std::sync::atomic::Ordering;
 
@@ -34,6 +35,7 @@ impl Current {
         let (spent, deep) = unsafe {
             let local = self.local();
             local.budget = local.budget.saturating_sub(n);
+            local.stack_deepest = local.stack_deepest.max(depth_of(local.stack_base, sp));
             let red_zone = RED_ZONE.min(local.stack_size as usize / 4);
             (local.budget == 0, sp < local.stack_limit + red_zone)
         };

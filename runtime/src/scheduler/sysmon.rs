@@ -25,7 +25,9 @@
 //!   runtime keeps its parallelism.
 //!
 //! The monitor also polls the reactor (without blocking) on every sample,
-//! so socket readiness is seen while every worker is busy or held.
+//! so socket readiness is seen while every worker is busy or held, and it
+//! gives the memory of pooled stacks that stayed unused for a second back to
+//! the kernel (the policy is `stack::trim`).
 //!
 //! What a held worker still delays: the processes **pinned** to it (started
 //! there and suspended outside a safe point, see `placement`) wait until the
@@ -48,6 +50,7 @@ use super::park::Parker;
 use super::worker::run_worker;
 use super::Scheduler;
 use crate::process::Slot;
+use crate::stack::trim;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -257,6 +260,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
     let slots = sched.workers.len();
     // Per worker slot: the pick count last seen, and since when.
     let mut seen: Vec<(u64, Instant)> = vec![(u64::MAX, Instant::now()); slots];
+    let mut stack_trim = trim::Background::new(Instant::now());
     loop {
         if sched.stop.load(Ordering::Acquire) {
             return;
@@ -264,6 +268,9 @@ fn run_monitor(sched: &Arc<Scheduler>) {
         let all_parked =
             sched.workers[..monitor.started()].iter().all(|w| w.watch.role() == Role::Spare || w.pinned.is_sleeping())
                 && !sched.workers.iter().any(|w| w.watch.is_held());
+        if stack_trim.due(Instant::now()) {
+            sched.stacks.trim_unused(trim::KEEP_FREE);
+        }
         if all_parked {
             monitor.sleeping.store(true, Ordering::Relaxed);
             // Re-check after publishing: a worker that woke in between saw

@@ -68,7 +68,17 @@ pub(crate) struct WorkerLocal {
     stacks: RefCell<StackCache>,
     rng: Cell<u64>,
     tick: Cell<u32>,
+    /// Processes taken from the run-next slot in a row (see
+    /// [`RUN_NEXT_STREAK`]).
+    run_next_streak: Cell<u32>,
 }
+
+/// How many processes in a row a worker takes from its run-next slot before
+/// it serves its queues: a pair that wakes each other forever would
+/// otherwise keep the worker to itself, and the processes pinned to the
+/// worker could not run anywhere else (tokio caps its LIFO slot the same
+/// way). Past the cap, the run-next process goes to the back of the queues.
+const RUN_NEXT_STREAK: u32 = 3;
 
 impl WorkerLocal {
     /// The worker running on this thread, if it belongs to `sched`.
@@ -183,6 +193,7 @@ pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queue: crossbeam_d
         stacks,
         rng: Cell::new(0x9e37_79b9_7f4a_7c15 ^ ((index as u64 + 1) << 17)),
         tick: Cell::new(0),
+        run_next_streak: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
     worker.main_loop();
@@ -228,8 +239,14 @@ impl WorkerLocal {
     /// local queue must not starve it).
     fn local_process(&self) -> Option<u32> {
         if let Some(index) = self.shared().run_next.take() {
-            return Some(index);
+            let streak = self.run_next_streak.get();
+            if streak < RUN_NEXT_STREAK {
+                self.run_next_streak.set(streak + 1);
+                return Some(index);
+            }
+            self.push_local(index);
         }
+        self.run_next_streak.set(0);
         let inbox = &self.shared().pinned;
         if !inbox.is_empty() {
             let mut pinned = self.pinned.borrow_mut();
@@ -536,7 +553,7 @@ impl WorkerLocal {
                     local.stack_base = 0;
                     local.stack_limit = 0;
                 }
-                slot.stack_used.store(0, Ordering::Relaxed);
+                slot.stack_depth.clear();
                 let stack = co.into_stack();
                 match outcome {
                     Outcome::Exit(reason, by_signal) => {
@@ -598,7 +615,7 @@ impl WorkerLocal {
             local.stack_base = 0;
             local.resources.mark_abandoned();
         }
-        slot.stack_used.store(0, Ordering::Relaxed);
+        slot.stack_depth.clear();
         terminate(&self.sched, slot, Reason::Killed, true);
     }
 
@@ -672,6 +689,7 @@ impl WorkerLocal {
                     let local = slot.local();
                     local.stack_base = stack.base().get();
                     local.stack_limit = stack.usable_limit();
+                    local.stack_deepest = 0;
                 }
                 Some(Coroutine::with_stack(stack, trampoline(entry)))
             }

@@ -66,7 +66,8 @@
 //! beyond the `keep` most recently released per class) back to the kernel
 //! with `MADV_DONTNEED`. Trimmed stacks stay in the pool and remain usable;
 //! their next user just faults in fresh zero pages. The guard page is left
-//! alone. Stacks sitting in [`StackCache`]s are not trimmed.
+//! alone. Stacks sitting in [`StackCache`]s are not trimmed. When the
+//! runtime trims on its own, and what it leaves, is the policy of [`trim`].
 //!
 //! # Ownership
 //!
@@ -84,9 +85,11 @@
 
 // The runtime uses only part of this API outside of tests.
 
+pub(crate) mod depth;
 mod guard;
 pub(crate) mod overflow;
 mod slab;
+pub(crate) mod trim;
 
 use corosensei::stack::{Stack, StackPointer};
 use parking_lot::{Mutex, MutexGuard};
@@ -115,6 +118,9 @@ pub(crate) const CACHE_CAP: usize = 64;
 
 /// Stacks a [`StackCache`] moves to or from the pool at a time.
 pub(crate) const CACHE_BATCH: usize = 32;
+
+/// Stacks [`StackPool::trim`] discards per acquisition of a class's lock.
+const TRIM_BATCH: usize = 64;
 
 /// How guard pages are installed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -260,6 +266,10 @@ struct Class {
     free: Vec<StackPointer>,
     /// `free[..cold]` have been trimmed; always `cold <= free.len()`.
     cold: usize,
+    /// `free[..untouched]` have stayed on the list since the last
+    /// [`StackPool::trim_unused`] (the list's low-water mark since then);
+    /// always `untouched <= free.len()`.
+    untouched: usize,
     /// Carved stacks whose guard could not be installed: retried first.
     unguarded: Vec<StackPointer>,
     /// The slabs, and the never-used stacks in them.
@@ -275,6 +285,7 @@ impl Class {
     fn pop_free(&mut self) -> Option<StackPointer> {
         let addr = self.free.pop()?;
         self.cold = self.cold.min(self.free.len());
+        self.untouched = self.untouched.min(self.free.len());
         Some(addr)
     }
 }
@@ -331,6 +342,7 @@ impl StackPool {
                 Padded(Mutex::new(Class {
                     free: Vec::new(),
                     cold: 0,
+                    untouched: 0,
                     unguarded: Vec::new(),
                     carver: Carver::new(stride),
                     carved: 0,
@@ -388,26 +400,51 @@ impl StackPool {
     /// Stacks in [`StackCache`]s are not reached: flush the caches first to
     /// include them.
     pub(crate) fn trim(&self, keep_per_class: usize) -> usize {
+        self.trim_where(keep_per_class, false)
+    }
+
+    /// [`StackPool::trim`], limited to the free stacks that nobody took since
+    /// the previous call of this function (the background policy of
+    /// [`trim`]: memory that a steady workload keeps reusing stays warm).
+    pub(crate) fn trim_unused(&self, keep_per_class: usize) -> usize {
+        self.trim_where(keep_per_class, true)
+    }
+
+    fn trim_where(&self, keep_per_class: usize, only_untouched: bool) -> usize {
         let mut trimmed = 0;
         for (class, padded) in self.classes.iter().enumerate() {
             let usable = MIN_STACK << class;
-            let mut c = padded.0.lock();
-            let end = c.free.len().saturating_sub(keep_per_class);
-            if end <= c.cold {
-                continue;
+            // In batches, so that a spawn waiting for this class's lock waits
+            // for a few dozen system calls, not for thousands.
+            loop {
+                let mut c = padded.0.lock();
+                let limit = if only_untouched { c.untouched } else { c.free.len() };
+                let end = c.free.len().saturating_sub(keep_per_class).min(limit).min(c.cold + TRIM_BATCH);
+                if end <= c.cold {
+                    if only_untouched {
+                        // A new period starts: what is on the list now.
+                        c.untouched = c.free.len();
+                    }
+                    break;
+                }
+                trimmed += end - c.cold;
+                Self::discard_free(&c, end, self.page, usable);
+                c.cold = end;
             }
-            for addr in &c.free[c.cold..end] {
-                // SAFETY: a free stack's usable bytes: page-aligned, inside one
-                // of our slabs, and unused (the stack is on the free list and we
-                // hold the class lock, so nobody can take it meanwhile). The
-                // guard page below is not part of the range.
-                let ok = unsafe { slab::discard(addr.get() + self.page, usable) };
-                debug_assert!(ok, "MADV_DONTNEED failed on a free stack");
-            }
-            trimmed += end - c.cold;
-            c.cold = end;
         }
         trimmed
+    }
+
+    /// Discards the usable bytes of `c.free[c.cold..end]`.
+    fn discard_free(c: &Class, end: usize, page: usize, usable: usize) {
+        for addr in &c.free[c.cold..end] {
+            // SAFETY: a free stack's usable bytes: page-aligned, inside one of
+            // our slabs, and unused (the stack is on the free list and the
+            // caller holds the class lock, so nobody can take it meanwhile).
+            // The guard page below is not part of the range.
+            let ok = unsafe { slab::discard(addr.get() + page, usable) };
+            debug_assert!(ok, "MADV_DONTNEED failed on a free stack");
+        }
     }
 
     /// The size of a guard page (the system page size).
@@ -511,6 +548,7 @@ impl StackPool {
             if let Some(top) = c.pop_free() {
                 let start = c.free.len().saturating_sub(n.saturating_sub(1));
                 c.cold = c.cold.min(start);
+                c.untouched = c.untouched.min(start);
                 out.extend(c.free.drain(start..));
                 return Ok(top);
             }
@@ -543,6 +581,7 @@ impl StackPool {
             c.free.clear();
             c.unguarded.clear();
             c.cold = 0;
+            c.untouched = 0;
             c.carved = 0;
             // SAFETY: every carved stack is on the free list (none is held
             // by a coroutine or a cache), unguarded ones were never handed

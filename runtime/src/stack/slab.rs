@@ -150,7 +150,6 @@ impl Carver {
 ///
 /// The range must be page-aligned memory of a slab that nobody uses (a free
 /// stack's usable bytes): its contents are discarded.
-#[cfg_attr(not(test), allow(dead_code))] // used by tests and the single-stack paths
 pub(crate) unsafe fn discard(addr: usize, len: usize) -> bool {
     // SAFETY: forwarded from the caller: our own, unused, page-aligned range.
     unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
