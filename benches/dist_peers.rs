@@ -121,8 +121,11 @@ fn node_name(prefix: &str) -> String {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let sizes =
-        if quick { Sizes { roundtrips: 2_000, messages: 20_000 } } else { Sizes { roundtrips: 20_000, messages: 200_000 } };
+    let sizes = if quick {
+        Sizes { roundtrips: 2_000, messages: 20_000 }
+    } else {
+        Sizes { roundtrips: 20_000, messages: 200_000 }
+    };
     if !erl::erlang_available() {
         println!("# SKIPPED: erl is not installed");
         return;
