@@ -217,14 +217,24 @@ fn two_ember_nodes_cluster() {
         ember_runtime::run(move || {
             let node = Node::start(&b_name2, Cookie::new(COOKIE)).unwrap();
             register("echo", self_pid()).unwrap();
+            ember_runtime::gen_server::start_link::<counter::Counter>(
+                (),
+                ember_runtime::gen_server::StartOptions::new().name("counter"),
+            )
+            .unwrap();
+            node.expose::<counter::Counter>("counter");
+            let crasher = spawn(|| {
+                let _: Term = ember_runtime::receive();
+                panic!("crash on request");
+            });
             ready_tx.send(()).unwrap();
-            // Echo one message, then link to the sender and wait to be told
-            // to crash.
+            // Echo one message, with the crasher's pid; then wait to stop.
             let msg = receive_timeout::<Term>(BOUND).expect("a request");
             let [Term::Pid(from), body] = msg.as_tuple().unwrap() else { panic!("{msg}") };
             let from = node.pid(from);
             let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
-            send(from, tuple(vec![Term::atom("echo"), me, body.clone()]));
+            let crasher = Term::Pid(node.dist_pid(crasher).unwrap());
+            send(from, tuple(vec![Term::atom("echo"), me, body.clone(), crasher]));
             let _ = blocking(move || done_rx.recv_timeout(BOUND));
             node.stop();
         })
@@ -241,6 +251,22 @@ fn two_ember_nodes_cluster() {
         let Term::Pid(echo) = &t[1] else { panic!() };
         let echo = node.pid(echo);
         assert!(node.ping(&b_name));
+        // A link across: the other node's process panics, this one traps.
+        let Term::Pid(crasher) = &t[3] else { panic!() };
+        let crasher = node.pid(crasher);
+        trap_exit(true);
+        link(crasher).unwrap();
+        send(crasher, Term::atom("go")); // after the link, on the same connection
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link fires");
+        assert_eq!(exit.from, crasher);
+        let panic = tuple(vec![Term::atom("panic"), Term::binary(b"crash on request")]);
+        assert_eq!(exit.reason.downcast_ref::<Term>(), Some(&panic));
+        // A GenServer call across.
+        assert_eq!(node.call("counter", &b_name, Term::atom("increment"), BOUND).unwrap(), Term::Int(1));
+        assert_eq!(
+            node.call("counter", &b_name, tuple(vec![Term::atom("add"), Term::Int(9)]), BOUND).unwrap(),
+            Term::Int(10)
+        );
         // The other node goes away: the monitor says noconnection.
         let m = monitor(echo);
         node.monitor_node(&b_name);
