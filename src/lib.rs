@@ -10,7 +10,7 @@ pub use ember_supervisor as supervisor;
 /// The Registry (the `ember-registry` crate).
 pub use ember_registry as registry;
 
-/// Erlang distribution, phase 1: terms, serde, EPMD, handshake, control messages (the `ember-dist` crate).
+/// Erlang distribution: an Ember node in a BEAM cluster (`dist::node::Node`), terms, serde, EPMD, handshake, control messages (the `ember-dist` crate).
 pub use ember_dist as dist;
 
 #[doc = include_str!("../docs/guide.md")]

@@ -444,6 +444,22 @@ impl<W: Write> Writer<W> {
         &self.inner
     }
 
+    /// The stream written to, to take what was written (a writer over a
+    /// `Vec<u8>` encodes frames for the caller to send).
+    ///
+    /// ```
+    /// use ember_dist::connection::{Limits, Writer};
+    /// # let session = ember_dist::handshake::Session {
+    /// #     local_name: "a@h".into(), local_creation: 1, peer_name: "b@h".into(),
+    /// #     peer_creation: 2, peer_flags: ember_dist::DistFlags::DEFAULT, flags: ember_dist::DistFlags::DEFAULT };
+    /// let mut w = Writer::new(Vec::new(), &session, &Limits::default());
+    /// w.tick().unwrap();
+    /// assert_eq!(std::mem::take(w.get_mut()), vec![0, 0, 0, 0]);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Sends a tick (an empty frame).
     ///
     /// ```

@@ -14,9 +14,10 @@
 //!   every control message of links, monitors, exits and sends
 //!   ([`connection`], [`control`]).
 //!
-//! Phase 2 puts this under Ember's processes: remote pids in
-//! `ember::Pid`, `send`/`link`/`monitor` routed to connections, a
-//! `net_kernel`. `docs/distribution.md` has the plan and the mapping.
+//! Phase 2, [`node`], puts this under Ember's processes: [`node::Node`]
+//! starts a node, remote pids are ordinary `ember::Pid`s, and
+//! `send`/`link`/`monitor`/`exit` reach them through their connection.
+//! `docs/distribution.md` has the details and the mapping.
 #![deny(missing_docs)]
 
 pub mod connection;
@@ -26,6 +27,7 @@ pub mod epmd;
 pub mod etf;
 pub mod flags;
 pub mod handshake;
+pub mod node;
 pub mod serde_term;
 pub mod term;
 

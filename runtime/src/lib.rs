@@ -57,6 +57,7 @@ mod io;
 mod mailbox;
 mod name;
 pub mod net;
+pub mod node;
 pub mod observer;
 mod pid;
 mod process;

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// `Pid` is a small `Copy` value (12 bytes). It displays like Erlang's pids,
 /// `<node.index.serial>`, where `node` numbers the runtimes of this OS process
 /// in creation order (the first runtime is node 0, so pids of an ordinary
-/// program read `<0.123.0>`).
+/// program read `<0.123.0>`), and the remote nodes a distribution layer
+/// meets take the following numbers (see [`crate::node`]).
 ///
 /// A pid outlives its process: once the process has exited, the pid is *dead*
 /// (its slot may be reused by a new process, which gets a different pid).
@@ -163,6 +164,11 @@ impl Ref {
             range.set((next + 1, end));
             Ref(next)
         })
+    }
+
+    /// A reference from its raw value (`crate::node::ref_from_raw`).
+    pub(crate) const fn from_raw(raw: u64) -> Ref {
+        Ref(raw)
     }
 
     /// The raw value, for diagnostics.

@@ -93,7 +93,7 @@ pub(crate) fn deliver_anywhere(pid: Pid, msg: Message, control: bool, urgent: bo
     }
     match Scheduler::of_node(pid.node) {
         Some(sched) => sched.deliver(pid, msg, control, urgent),
-        None => false,
+        None => crate::node::deliver_remote(pid, msg, control),
     }
 }
 

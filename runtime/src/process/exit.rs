@@ -129,6 +129,10 @@ fn retire_identity(
         sched.names.release(name, pid);
     }
     for (monitor, (target, _)) in monitors {
+        if target.node != sched.node {
+            crate::node::demonitor_remote(pid, target, monitor);
+            continue;
+        }
         if let Some(t) = sched.slot(target) {
             let mut shared = t.shared.lock();
             if t.serial.load(Ordering::Relaxed) == target.serial {

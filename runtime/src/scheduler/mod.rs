@@ -301,6 +301,15 @@ impl Scheduler {
         (sched, queues)
     }
 
+    /// Takes the next node number for a remote node (see `crate::node`): the
+    /// runtimes and the remote nodes of this OS process share one numbering,
+    /// so a pid's `node` alone says whether it is local to some runtime.
+    pub(crate) fn reserve_remote_node() -> u32 {
+        let mut nodes = NODES.write();
+        nodes.push(Weak::new());
+        (nodes.len() - 1) as u32
+    }
+
     /// The runtime a pid belongs to, from any thread.
     pub(crate) fn of_node(node: u32) -> Option<Arc<Scheduler>> {
         NODES.read().get(node as usize)?.upgrade()

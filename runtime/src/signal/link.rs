@@ -88,6 +88,10 @@ pub fn link(pid: Pid) -> Result<(), LinkError> {
     if pid == me {
         return Ok(());
     }
+    if pid.node != cur.sched().node && crate::node::is_remote(pid) {
+        crate::node::link_remote(&cur, pid);
+        return Ok(());
+    }
     let trapping = cur.slot().trap_exit.load(Ordering::Relaxed);
     let linked = match other_slot(&cur, pid) {
         Some(target) => {
@@ -152,7 +156,10 @@ pub fn unlink(pid: Pid) {
             }
         }
         None => {
-            cur.slot().shared.lock().links.remove(&pid);
+            let removed = cur.slot().shared.lock().links.remove(&pid).is_some();
+            if removed && pid.node != cur.sched().node {
+                crate::node::unlink_remote(me, pid);
+            }
         }
     }
 }

@@ -47,6 +47,10 @@ fn monitor_pid(cur: &Current, pid: Pid, name: Option<Name>) -> Ref {
         // else. Its `Down` could never be received, so none is kept.
         return monitor;
     }
+    if pid.node != cur.sched().node && crate::node::is_remote(pid) {
+        crate::node::monitor_remote(cur, pid, monitor, name);
+        return monitor;
+    }
     let target = super::link::other_slot(cur, pid);
     let active = match target {
         Some(target) => {
@@ -139,6 +143,8 @@ fn remove_monitor(cur: &Current, monitor: Ref) -> bool {
                 theirs.monitored_by.remove(&monitor);
             }
         }
+    } else {
+        crate::node::demonitor_remote(cur.pid(), target, monitor);
     }
     true
 }
