@@ -46,6 +46,7 @@ pub enum Status {
 /// .unwrap();
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Monitored {
     /// A monitor made with [`monitor`](crate::monitor): the process.
     Process(Pid),
@@ -113,7 +114,9 @@ pub struct ProcessInfo {
     pub registered_name: Option<Name>,
     /// Whether it traps exits.
     pub trap_exit: bool,
-    /// Its scheduling priority.
+    /// Its scheduling priority (`normal` when a snapshot from an older node
+    /// does not say).
+    #[serde(default)]
     pub priority: Priority,
     /// Reductions (runtime calls, weighted) it has spent.
     pub reductions: u64,

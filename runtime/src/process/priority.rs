@@ -36,6 +36,7 @@ pub(crate) const LOW_TURN: u8 = 8;
 /// .unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Runs when nothing else waits, or one turn in eight.
     Low,
