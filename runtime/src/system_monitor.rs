@@ -279,7 +279,7 @@ impl Subscription {
     /// threshold: report it once, and watch it until it is short again.
     #[cold]
     pub(crate) fn queue_long(&self, sched: &Scheduler, slot: &Slot, pid: Pid, len: usize) {
-        if slot.long_queue.swap(true, Ordering::Relaxed) {
+        if slot.reported.set(Reported::LONG_QUEUE) {
             return;
         }
         self.long_queues.lock().push(pid);
@@ -314,7 +314,7 @@ impl Subscription {
             self.long_queues.lock().retain(|p| *p != pid);
             if let Some(slot) = sched.slot(pid) {
                 if slot.serial.load(Ordering::Acquire) == pid.serial {
-                    slot.long_queue.store(false, Ordering::Relaxed);
+                    slot.reported.clear(Reported::LONG_QUEUE);
                 }
             }
             if let Some(len) = len {
@@ -340,7 +340,7 @@ impl Subscription {
 
     #[cold]
     fn stack_near_limit(&self, sched: &Scheduler, slot: &Slot, used: usize, size: usize) {
-        if !slot.stack_reported.swap(true, Ordering::Relaxed) {
+        if !slot.reported.set(Reported::STACK_NEAR_LIMIT) {
             let pid = slot.pid(sched.node);
             self.emit(sched, SysMonEvent::StackNearLimit { pid, used, size });
         }
@@ -378,5 +378,32 @@ fn trace(event: &SysMonEvent) {
             "stack_near_limit: process {pid} used {used} of its {size} stack bytes; give it more with \
              SpawnOptions::stack_size"
         ),
+    }
+}
+
+/// What the system monitor has reported about a process, so that each
+/// condition is reported once until it ends: one byte of flags in its slot.
+#[derive(Debug, Default)]
+pub(crate) struct Reported(std::sync::atomic::AtomicU8);
+
+impl Reported {
+    /// Its mailbox was reported long, and the monitor watches it.
+    pub(crate) const LONG_QUEUE: u8 = 1;
+    /// Its stack was reported near its limit.
+    pub(crate) const STACK_NEAR_LIMIT: u8 = 2;
+
+    /// Sets `flag`; returns whether it was set already.
+    pub(crate) fn set(&self, flag: u8) -> bool {
+        self.0.fetch_or(flag, Ordering::Relaxed) & flag != 0
+    }
+
+    /// Clears `flag`.
+    pub(crate) fn clear(&self, flag: u8) {
+        self.0.fetch_and(!flag, Ordering::Relaxed);
+    }
+
+    /// A new process in the slot: nothing reported.
+    pub(crate) fn reset(&self) {
+        self.0.store(0, Ordering::Relaxed);
     }
 }

@@ -355,11 +355,9 @@ pub(crate) struct Slot {
     pub(crate) stack_depth: crate::stack::depth::StackDepth,
     /// The process is hibernating (published for introspection).
     pub(crate) hibernating: AtomicBool,
-    /// The system monitor reported its mailbox long and watches it (see
-    /// `system_monitor`).
-    pub(crate) long_queue: AtomicBool,
-    /// The system monitor reported its stack near the limit.
-    pub(crate) stack_reported: AtomicBool,
+    /// What the system monitor has reported about it (one byte of flags:
+    /// the slot is the fixed cost of every process).
+    pub(crate) reported: crate::system_monitor::Reported,
     /// Messages a behaviour's loop has handled (written by the process
     /// only, published for introspection). 32 bits, wrapping: it fits the
     /// slot's padding, and a rate is what a viewer shows.
@@ -402,8 +400,7 @@ impl Slot {
             mailbox_len: AtomicUsize::new(0),
             stack_depth: Default::default(),
             hibernating: AtomicBool::new(false),
-            long_queue: AtomicBool::new(false),
-            stack_reported: AtomicBool::new(false),
+            reported: Default::default(),
             messages_handled: AtomicU32::new(0),
             shared: Mutex::new(Shared::new()),
             local: UnsafeCell::new(Local::new()),

@@ -307,8 +307,7 @@ pub(crate) fn spawn_entry(
         _ => None,
     };
     slot.messages_handled.store(0, Ordering::Relaxed);
-    slot.long_queue.store(false, Ordering::Relaxed);
-    slot.stack_reported.store(false, Ordering::Relaxed);
+    slot.reported.reset();
     let started_ms = sched.coarse_millis();
     let old_label = {
         let mut shared = slot.shared.lock();

@@ -280,6 +280,95 @@ mod loom_tests {
             assert_eq!(state.load(), SCHEDULED);
         });
     }
+
+    /// The blocking-pool hand-off (`scheduler::blocking`): the pool thread
+    /// writes the result into the frame's cell, sets `done` (release) and
+    /// wakes the process; the process loops on `done` (acquire) and
+    /// suspends. Whichever way the wake-up and the suspension race, the
+    /// process runs again and reads the result after the pool thread wrote
+    /// it (loom checks the cell accesses are ordered).
+    #[test]
+    fn a_blocking_result_is_seen_by_the_process_it_wakes() {
+        loom::model(|| {
+            let state = Arc::new(RunState::new());
+            let done = Arc::new(AtomicBool::new(false));
+            let result = Arc::new(loom::cell::UnsafeCell::new(0u32));
+            state.spawned();
+            state.start_running();
+            let pool = {
+                let (state, done, result) = (state.clone(), done.clone(), result.clone());
+                // SAFETY (of the cell): the process reads it only after
+                // seeing `done`.
+                thread::spawn(move || {
+                    result.with_mut(|r| unsafe { *r = 42 });
+                    done.store(true, Ordering::Release);
+                    state.wake()
+                })
+            };
+            let mut pool = Some(pool);
+            loop {
+                if done.load(Ordering::Acquire) {
+                    assert_eq!(result.with(|r| unsafe { *r }), 42);
+                    break;
+                }
+                if !state.suspend() {
+                    // Suspended for good: only the pool's wake-up runs it.
+                    let enqueued = pool.take().expect("one wake-up").join().unwrap();
+                    assert!(enqueued, "a suspended process is enqueued by its wake-up");
+                }
+                state.start_running();
+            }
+            if let Some(pool) = pool {
+                pool.join().unwrap();
+            }
+        });
+    }
+
+    /// The hibernate path (`WorkerLocal::hibernate`): the process leaves its
+    /// continuation in its body, looks at its inbox under the slot lock and
+    /// suspends if it is empty; a sender pushes under the lock and wakes it.
+    /// Either the process sees the message and stays runnable, or the wake-up
+    /// (or the race it loses to) enqueues it, and whoever runs it next, on
+    /// any thread, reads the continuation the process left.
+    #[test]
+    fn a_hibernated_process_is_woken_with_its_continuation() {
+        loom::model(|| {
+            let state = Arc::new(RunState::new());
+            let inbox = Arc::new(loom::sync::Mutex::new(0u32));
+            let body = Arc::new(loom::cell::UnsafeCell::new(0u32));
+            state.spawned();
+            state.start_running();
+            let sender = {
+                let (state, inbox, body) = (state.clone(), inbox.clone(), body.clone());
+                thread::spawn(move || {
+                    *inbox.lock().unwrap() += 1;
+                    if state.wake() {
+                        // This thread's worker runs the hibernated process.
+                        state.start_running();
+                        assert_eq!(body.with(|b| unsafe { *b }), 7, "the continuation is visible");
+                        return true;
+                    }
+                    false
+                })
+            };
+            // SAFETY (of the cell): written by the owner before it suspends;
+            // read by whoever runs the process next.
+            body.with_mut(|b| unsafe { *b = 7 });
+            let has_mail = *inbox.lock().unwrap() > 0;
+            let rerun_here = if has_mail {
+                state.yielded();
+                true
+            } else {
+                state.suspend()
+            };
+            let run_by_sender = sender.join().unwrap();
+            assert!(rerun_here || run_by_sender, "the message is never left behind");
+            if rerun_here && !run_by_sender {
+                state.start_running();
+                assert_eq!(body.with(|b| unsafe { *b }), 7);
+            }
+        });
+    }
 }
 
 #[cfg(all(test, not(loom)))]
