@@ -14,6 +14,10 @@ use ember_bench_report::parse::Results;
 use ember_bench_report::report::{self, Options, Verdict};
 use std::path::PathBuf;
 
+/// The line of `docs/BENCHMARKS.md` below which the text is hand-written and
+/// kept across reports.
+const HAND_WRITTEN: &str = "<!-- hand-written below this line: kept when the report is generated again -->";
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("ember-bench-report: {e}");
@@ -61,7 +65,15 @@ fn run() -> Result<(), String> {
         let path = svg_dir.join(format!("{id}.svg"));
         std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    std::fs::write(&out, &rep.markdown).map_err(|e| format!("{}: {e}", out.display()))?;
+    // Figures measured outside a sitting (targeted benches such as
+    // `containment` or `memory -- mem_deep_burst_*`) are written by hand
+    // below a marker line; a new report keeps them.
+    let kept = std::fs::read_to_string(&out)
+        .ok()
+        .and_then(|old| old.find(HAND_WRITTEN).map(|at| old[at..].to_string()))
+        .unwrap_or_default();
+    let markdown = if kept.is_empty() { rep.markdown.clone() } else { format!("{}\n{kept}", rep.markdown) };
+    std::fs::write(&out, markdown).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("wrote {} and {} chart(s) in {}", out.display(), rep.charts.len(), svg_dir.display());
     for (t, v) in report::evaluate_targets(&results) {
         let (word, fig) = match &v {

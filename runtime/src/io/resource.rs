@@ -100,7 +100,7 @@ impl ResourceTable {
         closed
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
