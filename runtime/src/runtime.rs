@@ -261,7 +261,10 @@ impl fmt::Debug for Runtime {
 /// Counts for leak checks and monitoring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuntimeStats {
-    /// Live processes.
+    /// Processes that exist: started and not yet done with their exit
+    /// procedure. A process is counted a little after its exit signals and
+    /// `Down`s went out (as the BEAM's `processes/0` lists exiting
+    /// processes), so a leak check waits for the count to settle.
     pub processes: usize,
     /// Stacks held by processes.
     pub stacks_in_use: usize,

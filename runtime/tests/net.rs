@@ -2,8 +2,10 @@
 //! bounded in count and time, and after each test no fd is left open.
 //!
 //! The tests of this binary count the OS process's open fds
-//! (`/proc/self/fd`), so they run one at a time (`serial`), and each runs
-//! its runtime to the end (shutdown included) before counting.
+//! (`/proc/self/fd`), so each runs alone in a child process of its own
+//! (`alone`: the tests of one binary share the OS process, and any of them
+//! opening an fd while another counts would make that one fail), and each
+//! runs its runtime to the end (shutdown included) before counting.
 
 mod common;
 
@@ -22,13 +24,22 @@ use std::time::{Duration, Instant};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Serialises the tests of this binary and starts the reactor, so its own
-/// two fds are there before any count is taken.
-fn serial() -> MutexGuard<'static, ()> {
-    common::init();
+/// Runs the test `name` alone in a child process of its own, where no other
+/// test thread opens or closes fds while it counts them, and returns `None`
+/// once the child passed. In that child it returns `Some` (the test body
+/// then runs), having started the reactor, so that the reactor's own fds
+/// are there before any count is taken. The parents take turns (`SERIAL`),
+/// so the heavy tests still run one at a time.
+fn alone(name: &str) -> Option<MutexGuard<'static, ()>> {
     let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !common::child::is(name) {
+        let ended = common::child::rerun(name);
+        assert!(ended.passed(), "{name} failed in its child process: {ended:?}");
+        return None;
+    }
+    common::init();
     drop(UdpSocket::bind("127.0.0.1:0").unwrap());
-    guard
+    Some(guard)
 }
 
 fn open_fds() -> usize {
@@ -115,7 +126,7 @@ fn raise_nofile(wanted: u64) -> u64 {
 
 #[test]
 fn echo_lines_and_read_until_eof() {
-    let _s = serial();
+    let Some(_s) = alone("echo_lines_and_read_until_eof") else { return };
     no_fd_leaked(|| {
         run(|| {
             let addr = echo_server();
@@ -140,7 +151,7 @@ fn echo_lines_and_read_until_eof() {
 
 #[test]
 fn ten_thousand_concurrent_connections() {
-    let _s = serial();
+    let Some(_s) = alone("ten_thousand_concurrent_connections") else { return };
     // Both ends live in this OS process: two fds a connection, plus slack.
     let wanted = 10_000u64;
     let limit = raise_nofile(2 * wanted + 200);
@@ -194,7 +205,7 @@ fn ten_thousand_concurrent_connections() {
 
 #[test]
 fn peer_reset_is_an_error_for_the_reader() {
-    let _s = serial();
+    let Some(_s) = alone("peer_reset_is_an_error_for_the_reader") else { return };
     no_fd_leaked(|| {
         run(|| {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -222,7 +233,7 @@ fn peer_reset_is_an_error_for_the_reader() {
 
 #[test]
 fn writes_to_a_closed_peer_are_broken_pipe_errors() {
-    let _s = serial();
+    let Some(_s) = alone("writes_to_a_closed_peer_are_broken_pipe_errors") else { return };
     no_fd_leaked(|| {
         run(|| {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -293,7 +304,7 @@ fn no_sigpipe_even_with_the_default_disposition() {
 
 #[test]
 fn read_accept_and_connect_timeouts() {
-    let _s = serial();
+    let Some(_s) = alone("read_accept_and_connect_timeouts") else { return };
     no_fd_leaked(|| {
         run(|| {
             // Read.
@@ -363,7 +374,7 @@ fn full_backlog_listener() -> std::net::TcpListener {
 
 #[test]
 fn a_process_blocked_in_read_accept_or_connect_is_killable() {
-    let _s = serial();
+    let Some(_s) = alone("a_process_blocked_in_read_accept_or_connect_is_killable") else { return };
     no_fd_leaked(|| {
         run(|| {
             let me = self_pid();
@@ -414,7 +425,7 @@ fn a_process_blocked_in_read_accept_or_connect_is_killable() {
 
 #[test]
 fn a_socket_moves_to_another_process_in_a_message() {
-    let _s = serial();
+    let Some(_s) = alone("a_socket_moves_to_another_process_in_a_message") else { return };
     no_fd_leaked(|| {
         run(|| {
             let me = self_pid();
@@ -446,7 +457,7 @@ fn a_socket_moves_to_another_process_in_a_message() {
 
 #[test]
 fn a_socket_left_in_a_dead_processs_mailbox_is_closed() {
-    let _s = serial();
+    let Some(_s) = alone("a_socket_left_in_a_dead_processs_mailbox_is_closed") else { return };
     no_fd_leaked(|| {
         run(|| {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -466,7 +477,7 @@ fn a_socket_left_in_a_dead_processs_mailbox_is_closed() {
 
 #[test]
 fn an_abandoned_stack_does_not_leak_its_sockets() {
-    let _s = serial();
+    let Some(_s) = alone("an_abandoned_stack_does_not_leak_its_sockets") else { return };
     no_fd_leaked(|| {
         run(|| {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -491,7 +502,7 @@ fn an_abandoned_stack_does_not_leak_its_sockets() {
 
 #[test]
 fn a_socket_closed_by_an_abandoned_owner_is_safe_to_use_elsewhere() {
-    let _s = serial();
+    let Some(_s) = alone("a_socket_closed_by_an_abandoned_owner_is_safe_to_use_elsewhere") else { return };
     no_fd_leaked(|| {
         run(|| {
             let me = self_pid();
@@ -537,7 +548,7 @@ fn tempfile_with(content: &[u8]) -> TempFile {
 
 #[test]
 fn active_mode_under_a_flood() {
-    let _s = serial();
+    let Some(_s) = alone("active_mode_under_a_flood") else { return };
     no_fd_leaked(|| {
         run(|| {
             const TOTAL: usize = 8 * 1024 * 1024;
@@ -586,7 +597,7 @@ fn active_mode_under_a_flood() {
 
 #[test]
 fn arming_active_mode_twice_delivers_one_message() {
-    let _s = serial();
+    let Some(_s) = alone("arming_active_mode_twice_delivers_one_message") else { return };
     no_fd_leaked(|| {
         run(|| {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -649,7 +660,7 @@ impl ember_runtime::GenServer for Conn {
 
 #[test]
 fn a_gen_server_serves_calls_and_its_connection_in_one_loop() {
-    let _s = serial();
+    let Some(_s) = alone("a_gen_server_serves_calls_and_its_connection_in_one_loop") else { return };
     no_fd_leaked(|| {
         run(|| {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -674,7 +685,7 @@ fn a_gen_server_serves_calls_and_its_connection_in_one_loop() {
 
 #[test]
 fn std_io_code_runs_unchanged_and_host_names_resolve() {
-    let _s = serial();
+    let Some(_s) = alone("std_io_code_runs_unchanged_and_host_names_resolve") else { return };
     no_fd_leaked(|| {
         run(|| {
             let me = self_pid();
@@ -706,7 +717,7 @@ fn std_io_code_runs_unchanged_and_host_names_resolve() {
 
 #[test]
 fn udp_and_unix_sockets() {
-    let _s = serial();
+    let Some(_s) = alone("udp_and_unix_sockets") else { return };
     no_fd_leaked(|| {
         run(|| {
             let me = self_pid();
@@ -751,7 +762,7 @@ fn udp_and_unix_sockets() {
 
 #[test]
 fn outside_a_process_calls_block_the_thread() {
-    let _s = serial();
+    let Some(_s) = alone("outside_a_process_calls_block_the_thread") else { return };
     no_fd_leaked(|| {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -775,7 +786,7 @@ fn outside_a_process_calls_block_the_thread() {
 
 #[test]
 fn garbage_and_disconnects_mid_write_affect_only_their_processes() {
-    let _s = serial();
+    let Some(_s) = alone("garbage_and_disconnects_mid_write_affect_only_their_processes") else { return };
     no_fd_leaked(|| {
         run(|| {
             let me = self_pid();
@@ -836,7 +847,7 @@ fn garbage_and_disconnects_mid_write_affect_only_their_processes() {
 
 #[test]
 fn ten_thousand_connections_that_never_read() {
-    let _s = serial();
+    let Some(_s) = alone("ten_thousand_connections_that_never_read") else { return };
     let limit = raise_nofile(2 * 10_000 + 200);
     let n = ((limit.saturating_sub(200) / 2).min(10_000)) as usize;
     if n < 10_000 {
@@ -904,7 +915,7 @@ fn ten_thousand_connections_that_never_read() {
 #[test]
 fn a_listener_and_many_processes_do_not_keep_the_reactor_busy() {
     // Dropping everything leaves nothing registered.
-    let _s = serial();
+    let Some(_s) = alone("a_listener_and_many_processes_do_not_keep_the_reactor_busy") else { return };
     no_fd_leaked(|| {
         run(|| {
             let me = self_pid();

@@ -729,3 +729,35 @@ fn a_process_inside_blocking_dies_only_when_the_closure_returns() {
         assert!(!after.load(Ordering::SeqCst), "the process died when f returned");
     });
 }
+
+/// A `Kill` ends the identity before its exit signals go out: whoever hears
+/// of the exit finds the pid dead. A supervisor restarting a child under a
+/// via name depends on it — the registry lets the new child take the name
+/// only once the old holder is not `is_alive` — and before, the old pid
+/// stayed alive until every link and monitor had been signalled, so under
+/// load the restarted child found its own name taken. The monitors held on
+/// the victim make that signalling long; the victim busy-yields so that
+/// another worker runs it while the test process reads its `Exit`.
+#[test]
+fn a_killed_pid_is_dead_when_its_exit_signal_arrives() {
+    init();
+    ember_runtime::run(|| {
+        trap_exit(true);
+        for round in 0..50 {
+            let victim = spawn(|| loop {
+                ember_runtime::yield_now();
+            });
+            link(victim).unwrap();
+            let monitors: Vec<_> = (0..1_000).map(|_| monitor(victim)).collect();
+            victim.exit(Reason::Kill);
+            let exit = exit_from(victim);
+            assert_eq!(exit.reason, Reason::Killed);
+            assert!(!victim.is_alive(), "round {round}: {victim} alive after its exit signal");
+            assert!(process_info(victim).is_none(), "round {round}: {victim} has info after its exit signal");
+            for m in monitors {
+                assert_eq!(down_of(m).reason, Reason::Killed);
+            }
+        }
+    })
+    .unwrap();
+}

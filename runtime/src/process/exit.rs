@@ -30,8 +30,9 @@
 //!
 //! In order (SEMANTICS.md §10, item 2), for the identity that ends:
 //!
-//! 1. take its links, monitors and name, under the slot lock (when the
-//!    whole process ends, it also stops accepting messages here);
+//! 1. take its links, monitors and name, under the slot lock, and mark it
+//!    dead: from here on `is_alive` is false and it accepts no messages (a
+//!    detached remnant accepts them again under its next serial, step 6);
 //! 2. release the registered name, *before* any signal goes out, so a
 //!    supervisor that hears of the exit can register the name again at once;
 //! 3. remove the monitors it held from their targets;
@@ -118,9 +119,12 @@ fn retire_identity(
     let pid = slot.pid(sched.node);
     let (links, monitors, monitored_by, name, label) = {
         let mut shared = slot.shared.lock();
-        if whole {
-            shared.alive = false;
-        }
+        // The identity is dead from here on, before any signal goes out:
+        // whoever hears of the exit finds the pid not alive, as on the BEAM
+        // (a supervisor restarting a child under a via name relies on it:
+        // the registry hands the name over once the holder is not alive). A
+        // detached remnant comes alive again under its next serial (step 6).
+        shared.alive = false;
         let label = shared.label.take();
         (shared.links.take(), shared.monitors.take(), shared.monitored_by.take(), shared.name.take(), label)
     };
@@ -160,6 +164,7 @@ fn retire_identity(
     let (late_links, late_monitors) = {
         let mut shared = slot.shared.lock();
         slot.serial.store(slot.serial.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
+        shared.alive = !whole;
         shared.exiting = !whole;
         (shared.links.take(), shared.monitored_by.take())
     };

@@ -272,9 +272,23 @@ pub mod child {
     /// Runs the `#[ignore]`d test `name` of this test binary in a child
     /// process.
     pub fn run(name: &str) -> Ended {
+        run_selected(name, &["--ignored"])
+    }
+
+    /// Runs the (not ignored) test `name` of this test binary again, alone,
+    /// in a child process: for a test that checks state of the whole OS
+    /// process (its open fds), which the other tests of the binary,
+    /// running in parallel threads, would disturb. The test body calls
+    /// [`is`] to tell which side it is on.
+    pub fn rerun(name: &str) -> Ended {
+        run_selected(name, &[])
+    }
+
+    fn run_selected(name: &str, selection: &[&str]) -> Ended {
         let exe = std::env::current_exe().expect("the test binary");
         let Output { status, stdout, stderr } = Command::new(exe)
-            .args(["--ignored", "--exact", name, "--nocapture", "--test-threads=1"])
+            .args(selection)
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
             .env(SCENARIO, name)
             .output()
             .expect("the child runs");
