@@ -48,10 +48,19 @@ impl Observer {
         &self.addr
     }
 
-    /// Stops accepting connections (and removes the Unix socket's file).
-    /// Connections already open finish on their own.
+    /// Stops accepting connections and removes the Unix socket's file;
+    /// called from a process, returns once both are done. Connections
+    /// already open finish on their own.
+    ///
+    /// The acceptor gets an exit signal with reason `shutdown` (it does not
+    /// trap exits), so its stack unwinds and the file is removed before its
+    /// monitors fire; a `Kill` would let that cleanup finish after them.
     pub fn stop(&self) {
-        self.pid.exit(Reason::Kill);
+        let watch = crate::process::current::try_current().map(|_| crate::monitor(self.pid));
+        self.pid.exit(Reason::Shutdown);
+        if let Some(watch) = watch {
+            let _gone: crate::Down = crate::receive_if(|down: &crate::Down| down.monitor == watch);
+        }
     }
 }
 
