@@ -422,6 +422,33 @@ fn trim_then_reuse_keeps_the_cold_mark_exact() {
     assert_eq!(pool.trim(0), 2);
 }
 
+/// The background rule (`stack::trim`): only stacks that stayed on the free
+/// list since the previous `trim_unused` are trimmed, so stacks a workload
+/// keeps reusing stay warm, and a burst's leftovers go after one period.
+#[test]
+fn trim_unused_trims_only_what_a_whole_period_left_on_the_free_list() {
+    let pool = pool();
+    let stacks: Vec<_> = (0..6).map(|_| pool.allocate(MIN_STACK).unwrap()).collect();
+    for s in stacks {
+        pool.release(s);
+    }
+    // The first call starts the period: nothing was on the list for a whole one.
+    assert_eq!(pool.trim_unused(0), 0);
+    // During the period, a steady workload takes and gives back 2 stacks.
+    for _ in 0..10 {
+        let a = pool.allocate(MIN_STACK).unwrap();
+        let b = pool.allocate(MIN_STACK).unwrap();
+        pool.release(b);
+        pool.release(a);
+    }
+    // The 4 stacks nobody took are trimmed; the 2 in use stay warm.
+    assert_eq!(pool.trim_unused(0), 4);
+    assert_eq!(pool.stats().stacks_cold, 4);
+    // Next period, nobody takes anything: the 2 go too.
+    assert_eq!(pool.trim_unused(0), 2);
+    assert_eq!(pool.stats().stacks_cold, 6);
+}
+
 #[test]
 fn stack_cache_takes_the_pool_lock_once_per_batch() {
     let pool = pool();
