@@ -164,10 +164,10 @@ fn hogs(ctx: &Ctx, w: &str) {
             }
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let pair = {
+        {
             let stop = stop.clone();
-            spawn(move || ping_pong(stop))
-        };
+            spawn(move || ping_pong(stop));
+        }
         for _ in 0..hogs {
             spawn(hog);
         }
@@ -176,7 +176,6 @@ fn hogs(ctx: &Ctx, w: &str) {
             all.extend(receive::<Lateness>().0);
         }
         stop.store(true, Ordering::Relaxed);
-        let _ = pair;
         all
     });
     samples.sort_unstable();

@@ -66,6 +66,17 @@ fn burst(body: fn()) -> Vec<(Pid, Ref)> {
     procs
 }
 
+/// [`burst`] of processes that each touch `DEEP` bytes of stack with one
+/// large frame between two runtime calls.
+fn burst_of_large_frames() -> Vec<(Pid, Ref)> {
+    burst(|| {
+        let root: Pid = receive();
+        one_large_frame();
+        send(root, Ready(self_pid()));
+        receive::<Stop>();
+    })
+}
+
 fn stop_all(procs: Vec<(Pid, Ref)>) {
     for (pid, _) in &procs {
         send(*pid, Stop);
@@ -122,14 +133,9 @@ fn unused_in_the_pool_child() {
     init();
     common::run(|| {
         let base = rss();
-        // One large frame between two runtime calls: the sampled depth stays
-        // shallow, so only the background trim can find these pages.
-        let procs = burst(|| {
-            let root: Pid = receive();
-            one_large_frame();
-            send(root, Ready(self_pid()));
-            receive::<Stop>();
-        });
+        // The sampled depth stays shallow, so only the background trim can
+        // find these pages.
+        let procs = burst_of_large_frames();
         let grown = rss().saturating_sub(base);
         assert!(grown >= BURST * DEEP / 2, "the burst made {grown} bytes resident, expected about {}", BURST * DEEP);
         stop_all(procs);
@@ -156,12 +162,7 @@ fn trim_stacks_child() {
     init();
     common::run(|| {
         let base = rss();
-        let procs = burst(|| {
-            let root: Pid = receive();
-            one_large_frame();
-            send(root, Ready(self_pid()));
-            receive::<Stop>();
-        });
+        let procs = burst_of_large_frames();
         let grown = rss().saturating_sub(base);
         stop_all(procs);
         let trimmed = trim_stacks(0);

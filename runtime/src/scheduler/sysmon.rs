@@ -294,7 +294,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
     // Per worker slot: the pick count last seen, and since when.
     let mut seen: Vec<(u64, Instant)> = vec![(u64::MAX, Instant::now()); slots];
     let mut busy = BusySampler::new(slots);
-    let mut stack_trim = trim::Background::new(Instant::now());
+    let mut last_trim = Instant::now();
     loop {
         if sched.stop.load(Ordering::Acquire) {
             return;
@@ -302,9 +302,6 @@ fn run_monitor(sched: &Arc<Scheduler>) {
         let all_parked =
             sched.workers[..monitor.started()].iter().all(|w| w.watch.role() == Role::Spare || w.pinned.is_sleeping())
                 && !sched.workers.iter().any(|w| w.watch.is_held());
-        if stack_trim.due(Instant::now()) {
-            sched.stacks.trim_unused(trim::KEEP_FREE);
-        }
         if all_parked {
             monitor.sleeping.store(true, Ordering::Relaxed);
             // Re-check after publishing: a worker that woke in between saw
@@ -324,6 +321,10 @@ fn run_monitor(sched: &Arc<Scheduler>) {
         }
         let now = Instant::now();
         busy.sample(sched, now);
+        if now.duration_since(last_trim) >= trim::PERIOD {
+            last_trim = now;
+            sched.stacks.trim_unused(trim::KEEP_FREE);
+        }
         for (index, worker) in sched.workers[..monitor.started()].iter().enumerate() {
             let watch = &worker.watch;
             let picks = watch.picks.load(Ordering::Relaxed);

@@ -43,7 +43,7 @@
 //! `Runtime::trim_stacks(0)`).
 
 use super::CACHE_BATCH;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Free stacks per size class that the background trim leaves warm.
 pub(crate) const KEEP_FREE: usize = CACHE_BATCH;
@@ -51,25 +51,3 @@ pub(crate) const KEEP_FREE: usize = CACHE_BATCH;
 /// How long a free stack must stay unused before the background trim gives
 /// its memory back.
 pub(crate) const PERIOD: Duration = Duration::from_secs(1);
-
-/// The background trim's clock, kept by the system monitor.
-#[derive(Debug)]
-pub(crate) struct Background {
-    last: Instant,
-}
-
-impl Background {
-    pub(crate) fn new(now: Instant) -> Self {
-        Background { last: now }
-    }
-
-    /// Whether a [`PERIOD`] has passed since the last trim (and if so, the
-    /// next period starts now).
-    pub(crate) fn due(&mut self, now: Instant) -> bool {
-        if now.duration_since(self.last) >= PERIOD {
-            self.last = now;
-            return true;
-        }
-        false
-    }
-}
