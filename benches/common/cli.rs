@@ -33,11 +33,25 @@ impl Ctx {
     /// Runs `f` as a process of the runtime; a process that ends abnormally
     /// (a panic, e.g. a stuck set-up) ends the whole binary with exit code 1.
     pub fn block_on<T: Send + 'static>(&self, name: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-        match self.rt.block_on(f) {
+        let (v, (steals, parks)) = match self.rt.block_on(|| {
+            let before = scheduler_counts();
+            let v = f();
+            let after = scheduler_counts();
+            (v, (after.0 - before.0, after.1 - before.1))
+        }) {
             Ok(v) => v,
             Err(reason) => fail(name, &describe(&reason)),
-        }
+        };
+        comment(&format!("{name} ember: the workers stole {steals} times and parked {parks} times"));
+        v
     }
+}
+
+/// Steals and parks of all workers so far (where the scheduler's time goes
+/// on cross-worker workloads).
+fn scheduler_counts() -> (u64, u64) {
+    let workers = ember::snapshot().workers;
+    (workers.iter().map(|w| w.steals).sum(), workers.iter().map(|w| w.parks).sum())
 }
 
 /// A workload: its name (as the peers spell it) and its body, which prints

@@ -13,6 +13,10 @@
 //! its condvar (see `crate::io::reactor` and `park`), and every 64th pick a
 //! busy worker polls the reactor without blocking.
 //!
+//! A worker that runs out of work but may not search (enough others do)
+//! still watches its own pinned inbox for a moment before it parks, if
+//! processes are pinned to it (see `WorkerLocal::watch_inbox`).
+//!
 //! Stealing respects placement: only floating processes are ever stolen. In
 //! the first half of its spin a thief leaves a victim's last queued process
 //! alone (it most likely runs on its own core in a moment, and a process
@@ -49,6 +53,9 @@ use std::sync::Arc;
 const FREE_SLOTS_MAX: usize = 4 * crate::process::table::BATCH;
 /// Rounds of stealing before a worker parks.
 const SPINS: u32 = 2_000;
+/// How long a worker with pinned processes watches its inbox before it
+/// parks, when it may not search (see [`WorkerLocal::watch_inbox`]).
+const INBOX_WATCH: std::time::Duration = std::time::Duration::from_micros(50);
 
 thread_local! {
     static WORKER: Cell<*const WorkerLocal> = const { Cell::new(ptr::null()) };
@@ -414,8 +421,14 @@ impl WorkerLocal {
                         }
                         return Some(index);
                     }
-                    if round % 64 == 63 {
-                        crate::io::poll_now();
+                    // The own inbox every round: a process pinned here, woken
+                    // by another worker, can run nowhere else, and its
+                    // correspondent usually waits for it.
+                    let inbox_busy = !self.shared().pinned.is_empty();
+                    if round % 64 == 63 || inbox_busy {
+                        if round % 64 == 63 {
+                            crate::io::poll_now();
+                        }
                         if round % 256 == 255 {
                             self.fire_timers(true);
                         }
@@ -428,6 +441,12 @@ impl WorkerLocal {
                     }
                     std::hint::spin_loop();
                 }
+            }
+            if !searching && self.watch_inbox() {
+                if let Some(index) = self.local_process().or_else(|| self.steal_from_injector()) {
+                    return Some(index);
+                }
+                continue;
             }
             // At most one idle worker (of all runtimes) parks in the
             // reactor's poll; the others on their condvars.
@@ -463,6 +482,33 @@ impl WorkerLocal {
             // ready go to their queues, and `notify` wakes another worker
             // for them if there are several.
             crate::io::wake_all(&mut ready);
+        }
+    }
+
+    /// A worker that may not search (enough others do) but has processes
+    /// pinned to it watches its own inbox for a moment before it parks:
+    /// only it can run those processes, and the reply a pinned process waits
+    /// for typically comes from another worker within microseconds, while a
+    /// futex wake-up of a parked worker costs tens of them on a VM. Returns
+    /// whether something arrived (in the inbox, or floating work in the
+    /// injector).
+    fn watch_inbox(&self) -> bool {
+        if self.pinned_live.get() == 0 {
+            return false;
+        }
+        let sched = &*self.sched;
+        let inbox = &self.shared().pinned;
+        let start = std::time::Instant::now();
+        let mut round = 0u32;
+        loop {
+            if !inbox.is_empty() || !sched.injector.is_empty() {
+                return true;
+            }
+            round = round.wrapping_add(1);
+            if round % 64 == 0 && (sched.stop.load(Ordering::Relaxed) || start.elapsed() >= INBOX_WATCH) {
+                return false;
+            }
+            std::hint::spin_loop();
         }
     }
 
@@ -527,8 +573,15 @@ impl WorkerLocal {
             let held = shared.watch.is_held();
             let eager = eager || held;
             if eager || shared.stealer.len() > 1 {
+                // Half of the victim's queue at once, not crossbeam's default
+                // of at most 32: a burst of spawns is then split into a few
+                // long runs rather than many short ones, and since a process
+                // is pinned where it first runs, processes spawned one after
+                // the other (a ring, a pool of workers) stay next to each
+                // other: 1,000 spawned processes landed in 33 alternating
+                // runs with the cap, in 2–10 without it.
                 loop {
-                    match shared.stealer.steal_batch_and_pop(&self.queue) {
+                    match shared.stealer.steal_batch_with_limit_and_pop(&self.queue, usize::MAX) {
                         Steal::Success(index) => return Some(index),
                         Steal::Empty => break,
                         Steal::Retry => continue,
