@@ -58,6 +58,7 @@ mod mailbox;
 mod name;
 pub mod net;
 pub mod node;
+#[cfg(any(feature = "observer", feature = "metrics"))]
 pub mod observer;
 mod pid;
 mod process;

@@ -1,3 +1,4 @@
+#![cfg(feature = "observer")]
 //! The observer (issue 18): serving snapshots over a Unix socket or
 //! loopback TCP, refusing what it must, never disturbing the node.
 

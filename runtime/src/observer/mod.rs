@@ -2,6 +2,12 @@
 //! [`serve`], and tools such as `ember-top` (crate `ember-observer`) attach
 //! to it over a Unix socket (the default) or loopback TCP.
 //!
+//! `serve` is behind the `observer` feature (`ember = { features =
+//! ["observer"] }`): its JSON codec, serde_json, implements `PartialEq`
+//! between the integer types and its `Value`, which makes an ordinary
+//! `assert_eq!(x, v.iter().sum())` ambiguous in a crate that links it.
+//! [`metrics`] is behind the `metrics` feature.
+//!
 //! ```
 //! use ember_runtime::observer::{self, Access, Reply, Request};
 //! use std::io::{BufRead, BufReader, Write};
@@ -41,12 +47,18 @@
 //! client parks only its connection's process. A kill is refused unless the
 //! observer was started with [`Access::ReadWrite`].
 
+#[cfg(feature = "observer")]
 mod addr;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "observer")]
 mod protocol;
+#[cfg(feature = "observer")]
 mod serve;
 
+#[cfg(feature = "observer")]
 pub use addr::{ObserverAddr, ParseAddrError};
+#[cfg(feature = "observer")]
 pub use protocol::{Reply, Request, PROTOCOL_VERSION};
+#[cfg(feature = "observer")]
 pub use serve::{serve, serve_with, Access, Observer, MAX_CONNECTIONS, MAX_REQUEST};
