@@ -64,7 +64,9 @@
 //! but also means a burst of processes leaves its peak memory behind.
 //! [`StackPool::trim`] hands the pages of the coldest free stacks (those
 //! beyond the `keep` most recently released per class) back to the kernel
-//! with `MADV_DONTNEED`. Trimmed stacks stay in the pool and remain usable;
+//! with `MADV_DONTNEED`, one call per run of neighbouring free stacks (the
+//! stacks of a burst sit side by side, and each call costs a TLB shootdown on
+//! every CPU running a worker). Trimmed stacks stay in the pool and remain usable;
 //! their next user just faults in fresh zero pages. The guard page is left
 //! alone. Stacks sitting in [`StackCache`]s are not trimmed. When the
 //! runtime trims on its own, and what it leaves, is the policy of [`trim`].
@@ -121,6 +123,14 @@ pub(crate) const CACHE_BATCH: usize = 32;
 
 /// Stacks [`StackPool::trim`] discards per acquisition of a class's lock.
 const TRIM_BATCH: usize = 64;
+
+/// What one trim did: stacks whose memory went back, in how many
+/// `MADV_DONTNEED` calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Trimmed {
+    stacks: usize,
+    calls: usize,
+}
 
 /// How guard pages are installed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -400,18 +410,18 @@ impl StackPool {
     /// Stacks in [`StackCache`]s are not reached: flush the caches first to
     /// include them.
     pub(crate) fn trim(&self, keep_per_class: usize) -> usize {
-        self.trim_where(keep_per_class, false)
+        self.trim_where(keep_per_class, false).stacks
     }
 
     /// [`StackPool::trim`], limited to the free stacks that nobody took since
     /// the previous call of this function (the background policy of
     /// [`trim`]: memory that a steady workload keeps reusing stays warm).
     pub(crate) fn trim_unused(&self, keep_per_class: usize) -> usize {
-        self.trim_where(keep_per_class, true)
+        self.trim_where(keep_per_class, true).stacks
     }
 
-    fn trim_where(&self, keep_per_class: usize, only_untouched: bool) -> usize {
-        let mut trimmed = 0;
+    fn trim_where(&self, keep_per_class: usize, only_untouched: bool) -> Trimmed {
+        let mut trimmed = Trimmed { stacks: 0, calls: 0 };
         for (class, padded) in self.classes.iter().enumerate() {
             let usable = MIN_STACK << class;
             // In batches, so that a spawn waiting for this class's lock waits
@@ -427,24 +437,48 @@ impl StackPool {
                     }
                     break;
                 }
-                trimmed += end - c.cold;
-                Self::discard_free(&c, end, self.page, usable);
+                trimmed.stacks += end - c.cold;
+                trimmed.calls += Self::discard_free(&c, end, self.page, usable);
                 c.cold = end;
             }
         }
         trimmed
     }
 
-    /// Discards the usable bytes of `c.free[c.cold..end]`.
-    fn discard_free(c: &Class, end: usize, page: usize, usable: usize) {
-        for addr in &c.free[c.cold..end] {
-            // SAFETY: a free stack's usable bytes: page-aligned, inside one of
-            // our slabs, and unused (the stack is on the free list and the
-            // caller holds the class lock, so nobody can take it meanwhile).
-            // The guard page below is not part of the range.
-            let ok = unsafe { slab::discard(addr.get() + page, usable) };
-            debug_assert!(ok, "MADV_DONTNEED failed on a free stack");
+    /// Discards the usable bytes of `c.free[c.cold..end]`, one system call
+    /// per run of neighbours in a slab: each `MADV_DONTNEED` costs a TLB
+    /// shootdown on every CPU that runs a worker, and the stacks of a burst
+    /// that ended sit side by side. Returns the number of calls.
+    ///
+    /// A range over several stacks includes the guard pages between them.
+    /// `MADV_DONTNEED` leaves them guards: a guard marker
+    /// (`MADV_GUARD_INSTALL`) survives it by the kernel's contract, and an
+    /// `mprotect`ed page has no contents to drop and keeps its protection.
+    fn discard_free(c: &Class, end: usize, page: usize, usable: usize) -> usize {
+        let stride = page + usable;
+        let mut limits: Vec<usize> = c.free[c.cold..end].iter().map(|a| a.get()).collect();
+        limits.sort_unstable();
+        let mut calls = 0;
+        let mut i = 0;
+        while i < limits.len() {
+            let mut j = i + 1;
+            while j < limits.len() && limits[j] == limits[j - 1] + stride {
+                j += 1;
+            }
+            let len = (j - i) * stride - page;
+            // SAFETY: each limit in `limits[i..j]` is the previous one plus a
+            // guard page and a stack, so the range holds, in order, the
+            // usable bytes of each of these free stacks and the guard page
+            // of the next one (left a guard, see above), and nothing else.
+            // Page-aligned and unused: the stacks are on the free list and
+            // the caller holds the class lock, so nobody can take one
+            // meanwhile. The guard page below the first is not part of it.
+            let ok = unsafe { slab::discard(limits[i] + page, len) };
+            debug_assert!(ok, "MADV_DONTNEED failed on free stacks");
+            calls += 1;
+            i = j;
         }
+        calls
     }
 
     /// The size of a guard page (the system page size).

@@ -449,6 +449,39 @@ fn trim_unused_trims_only_what_a_whole_period_left_on_the_free_list() {
     assert_eq!(pool.stats().stacks_cold, 6);
 }
 
+/// The stacks a burst leaves side by side go back in one system call per
+/// run of neighbours (each call costs a TLB shootdown on every worker's
+/// CPU), and every one of them loses its contents.
+#[test]
+fn trim_discards_neighbouring_stacks_in_one_call_per_run() {
+    let pool = pool();
+    let stacks: Vec<_> = (0..10).map(|_| pool.allocate(MIN_STACK).unwrap()).collect();
+    let limits: Vec<usize> = stacks.iter().map(|s| s.limit().get()).collect();
+    assert!(limits.windows(2).all(|w| w[1] == w[0] + MIN_STACK + page()), "carved back to back: {limits:?}");
+    // Keep stacks 3 and 7 in use: three runs of free neighbours remain
+    // (0-2, 4-6, 8-9), released in an order that is not the address order.
+    let mut kept = Vec::new();
+    for (i, s) in stacks.into_iter().enumerate().rev() {
+        fill(&s, 7);
+        if i == 3 || i == 7 {
+            kept.push(s);
+        } else {
+            pool.release(s);
+        }
+    }
+    assert_eq!(pool.trim_where(0, false), Trimmed { stacks: 8, calls: 3 });
+    for s in kept {
+        assert!(all_bytes_are(&s, 7), "a stack in use keeps its contents");
+        pool.release(s);
+    }
+    let again: Vec<_> = (0..10).map(|_| pool.allocate(MIN_STACK).unwrap()).collect();
+    let zeroed = again.iter().filter(|s| all_bytes_are(s, 0)).count();
+    assert_eq!(zeroed, 8, "the trimmed stacks read as zero, the two kept ones do not");
+    for s in again {
+        pool.release(s);
+    }
+}
+
 #[test]
 fn stack_cache_takes_the_pool_lock_once_per_batch() {
     let pool = pool();
@@ -597,11 +630,26 @@ fn guard_child() {
     unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
     let guard = match case.as_str() {
         "madvise" => GuardMode::Madvise,
-        "mprotect" | "mprotect-overflow" => GuardMode::Mprotect,
+        "mprotect" | "mprotect-overflow" | "mprotect-trimmed-neighbours" => GuardMode::Mprotect,
         _ => GuardMode::Auto,
     };
     let pool = pool_with(guard);
     let mut stack = pool.allocate(MIN_STACK).unwrap();
+    if case.ends_with("trimmed-neighbours") {
+        // Three neighbours trimmed in one call, whose range covers the
+        // guards of the upper two: the middle one must still be guarded.
+        let first = stack;
+        let middle = pool.allocate(MIN_STACK).unwrap();
+        let last = pool.allocate(MIN_STACK).unwrap();
+        let limit = middle.limit();
+        for s in [first, middle, last] {
+            fill(&s, 1);
+            pool.release(s);
+        }
+        assert_eq!(pool.trim_where(0, false), Trimmed { stacks: 3, calls: 1 });
+        let taken: Vec<_> = (0..3).map(|_| pool.allocate(MIN_STACK).unwrap()).collect();
+        stack = taken.into_iter().find(|s| s.limit() == limit).expect("the middle stack came back");
+    }
     if case == "trimmed" {
         fill(&stack, 1);
         let limit = stack.limit();
@@ -677,6 +725,14 @@ fn guard_page_faults_mprotect() {
 #[test]
 fn guard_page_faults_after_trim() {
     expect_guard_fault("trimmed");
+}
+
+/// A trim over neighbouring stacks is one `MADV_DONTNEED` whose range
+/// includes the guard pages between them: they must stay guards.
+#[test]
+fn guard_pages_between_neighbours_trimmed_together_still_fault() {
+    expect_guard_fault("trimmed-neighbours");
+    expect_guard_fault("mprotect-trimmed-neighbours");
 }
 
 #[test]
