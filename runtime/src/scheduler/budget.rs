@@ -25,6 +25,10 @@ impl Current {
     /// `Err((reason, by_signal))` means the process must exit now. Loops that
     /// can return to the process's entry (the GenServer loop) use this to die
     /// without unwinding the stack — the cheapest way a process can go.
+    ///
+    /// Every runtime call goes through here, so the common case (budget
+    /// left, stack not deep, no signal pending, not exiting) is a few inlined
+    /// loads and stores; anything else takes [`Current::charge_slow`].
     #[inline]
     pub(crate) fn try_charge(&self, n: u32) -> Result<(), (Reason, bool)> {
         let slot = self.slot();
@@ -32,13 +36,24 @@ impl Current {
         let marker = 0u8;
         let sp = &marker as *const u8 as usize;
         // SAFETY: running process, short borrow.
-        let (spent, deep) = unsafe {
+        let (spent, deep, exiting) = unsafe {
             let local = self.local();
             local.budget = local.budget.saturating_sub(n);
             local.stack_deepest = local.stack_deepest.max(depth_of(local.stack_base, sp));
             let red_zone = RED_ZONE.min(local.stack_size as usize / 4);
-            (local.budget == 0, sp < local.stack_limit + red_zone)
+            (local.budget == 0, sp < local.stack_limit + red_zone, local.exit_reason.is_some())
         };
+        if spent | deep | exiting | slot.urgent.load(Ordering::Acquire) {
+            return self.charge_slow(spent, deep);
+        }
+        Ok(())
+    }
+
+    /// The rest of [`Current::try_charge`]: too deep, out of budget, or a
+    /// signal or an exit to act on.
+    #[cold]
+    #[inline(never)]
+    fn charge_slow(&self, spent: bool, deep: bool) -> Result<(), (Reason, bool)> {
         if deep && !self.unwinding() {
             // Too deep for the runtime's own frames: end the process now,
             // by an ordinary unwind, before the guard page is reached inside

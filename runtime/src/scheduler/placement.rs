@@ -80,7 +80,7 @@ impl Scheduler {
         match WorkerLocal::current_of(self) {
             Some(worker) if priority == Priority::Low => worker.push_local(index),
             Some(worker) if home == worker.index as u32 || (home == FLOATING && worker.takes_floating()) => {
-                if let Some(previous) = self.workers[worker.index].run_next.put(index) {
+                if let Some(previous) = worker.shared().run_next.put(index) {
                     worker.push_local(previous);
                 }
             }

@@ -66,6 +66,9 @@ thread_local! {
 pub(crate) struct WorkerLocal {
     sched: Arc<Scheduler>,
     pub(crate) index: usize,
+    /// `&sched.workers[index]`, looked up once: the loop reaches it several
+    /// times per process run (see [`WorkerLocal::shared`]).
+    shared: *const WorkerShared,
     /// Floating processes: stealable.
     queue: crossbeam_deque::Worker<u32>,
     /// Runnable processes pinned to this worker: only it runs them.
@@ -110,8 +113,10 @@ impl WorkerLocal {
         ptr::eq(Arc::as_ptr(&w.sched), sched).then_some(w)
     }
 
-    fn shared(&self) -> &WorkerShared {
-        &self.sched.workers[self.index]
+    pub(crate) fn shared(&self) -> &WorkerShared {
+        // SAFETY: `shared` points into `sched.workers`, a boxed slice that is
+        // never resized or moved, kept alive by `self.sched`.
+        unsafe { &*self.shared }
     }
 
     /// Whether this worker takes floating work (every worker but a spare
@@ -252,6 +257,7 @@ pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queues: LocalQueue
     };
     let stacks = RefCell::new(StackCache::new(&sched.stacks));
     let worker = WorkerLocal {
+        shared: &sched.workers[index],
         sched,
         index,
         queue: queues.floating,
@@ -311,6 +317,7 @@ impl WorkerLocal {
     ///
     /// While any process is above `Normal`, the urgent queues come first
     /// (see the scheduler's docs, "Priorities").
+    #[inline]
     fn local_process(&self) -> Option<u32> {
         let urgent = self.sched.urgent_processes.load(Ordering::Relaxed) > 0;
         let inbox = &self.shared().pinned;
