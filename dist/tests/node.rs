@@ -261,12 +261,17 @@ fn two_ember_nodes_cluster() {
         assert_eq!(exit.from, crasher);
         let panic = tuple(vec![Term::atom("panic"), Term::binary(b"crash on request")]);
         assert_eq!(exit.reason.downcast_ref::<Term>(), Some(&panic));
-        // A GenServer call across.
+        // A GenServer call across, in terms.
         assert_eq!(node.call("counter", &b_name, Term::atom("increment"), BOUND).unwrap(), Term::Int(1));
         assert_eq!(
             node.call("counter", &b_name, tuple(vec![Term::atom("add"), Term::Int(9)]), BOUND).unwrap(),
             Term::Int(10)
         );
+        // And typed, through the ordinary handle, once the types are known.
+        ember_dist::node::register_call_types::<counter::Counter>();
+        let counter = ember_runtime::Server::<counter::Counter>::new(("counter", b_name.as_str()));
+        assert_eq!(counter.call(counter::Call::Add(5)).unwrap().0, 15);
+        assert_eq!(counter.call(counter::Call::Increment).unwrap().0, 16);
         // The other node goes away: the monitor says noconnection.
         let m = monitor(echo);
         node.monitor_node(&b_name);
@@ -287,13 +292,13 @@ mod counter {
     use ember_runtime::gen_server::{CallResult, GenServer, Init, ReplyTo};
     use serde::{Deserialize, Serialize};
 
-    #[derive(Deserialize)]
+    #[derive(Serialize, Deserialize)]
     pub enum Call {
         Increment,
         Add(i64),
     }
 
-    #[derive(Serialize)]
+    #[derive(Serialize, Deserialize)]
     pub struct Count(pub i64);
 
     pub struct Counter(i64);
@@ -351,6 +356,68 @@ fn gen_server_calls_both_ways() {
         // No such server: noproc, from the monitor, as in OTP.
         let err = node.call("nobody", &erl.name(), Term::atom("x"), BOUND).unwrap_err();
         assert_eq!(err, ember_runtime::CallError::NoProc);
+        node.stop();
+    })
+    .unwrap();
+}
+
+/// A handle type whose call types no test registers.
+struct Unregistered;
+
+impl ember_runtime::GenServer for Unregistered {
+    type Arg = ();
+    type Call = Unregistered;
+    type Reply = ();
+    type Cast = ();
+    type Continue = ();
+    fn init(_: ()) -> ember_runtime::Init<Self> {
+        ember_runtime::Init::Ignore
+    }
+}
+
+/// The runtime's own API reaches names on the BEAM: `send_named((name,
+/// node))` and `Server::call` on `(name, node)`, with no `Node` method.
+#[test]
+fn ordinary_send_named_and_server_call_reach_the_beam() {
+    if !erlang_available() {
+        return;
+    }
+    use ember_dist::node::TermServer;
+    use ember_runtime::{send_named, CallError, Server};
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("me", self_pid()).unwrap();
+        let script =
+            "Forms = [begin {ok, T, _} = erl_scan:string(S), {ok, F} = erl_parse:parse_form(T), F end || S <- \
+               [\"-module(cnt).\", \"-export([init/1, handle_call/3, handle_cast/2]).\", \
+                \"init(N) -> {ok, N}.\", \"handle_call({add, K}, _, N) -> {reply, N + K, N + K}.\", \
+                \"handle_cast(_, N) -> {noreply, N}.\"]], \
+             {ok, cnt, Bin} = compile:forms(Forms), {module, cnt} = code:load_binary(cnt, \"cnt.erl\", Bin), \
+             {ok, _} = gen_server:start({local, cnt}, cnt, 100, []), register(erl_echo, self()), \
+             io:format(\"ready~n\"), \
+             Loop = fun L() -> receive {From, T} -> From ! {echo, T}, L() end end, Loop()"
+                .to_string();
+        let erl = erl(COOKIE, script);
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        send_named(("erl_echo", erl.name()), tuple(vec![me, Term::Int(7)])).unwrap();
+        let echo = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("echo"))));
+        assert_eq!(echo.as_tuple().unwrap()[1], Term::Int(7));
+        // This node's own name is the local name.
+        send_named(("me", name.as_str()), Term::atom("local")).unwrap();
+        recv_term(|t| t == &Term::atom("local"));
+        let cnt = Server::<TermServer>::new(("cnt", erl.name()));
+        let add = |k| tuple(vec![Term::atom("add"), Term::Int(k)]);
+        assert_eq!(cnt.call(add(5)).unwrap(), Term::Int(105));
+        assert_eq!(cnt.call_timeout(add(1), Some(BOUND)).unwrap(), Term::Int(106));
+        let nobody = Server::<TermServer>::new(("nobody", erl.name()));
+        assert_eq!(nobody.call(Term::atom("x")).unwrap_err(), CallError::NoProc);
+        // A typed handle whose types were never registered: an error value,
+        // nothing sent.
+        let typed = Server::<Unregistered>::new(("cnt", erl.name()));
+        assert!(matches!(typed.call(Unregistered), Err(CallError::BadTerm(_))));
+        // The calls left no monitor behind.
+        assert!(ember_runtime::process_info(self_pid()).unwrap().monitors.is_empty());
+        blocking(move || drop(erl));
         node.stop();
     })
     .unwrap();

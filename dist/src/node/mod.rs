@@ -8,8 +8,10 @@
 //! queue, which every process sending to that node pushes to through the
 //! runtime's routing hook ([`ember_runtime::node::Route`]). So plain
 //! [`ember_runtime::send`], `link`, `monitor` and `Pid::exit` work on the
-//! pids of other nodes, and messages from them arrive as [`Term`] values in
-//! the ordinary mailbox.
+//! pids of other nodes, [`ember_runtime::send_named`] and `Server::call` on
+//! `(name, node)` reach names registered there (through
+//! [`ember_runtime::node::Distribution`]), and messages from them arrive as
+//! [`Term`] values in the ordinary mailbox.
 //!
 //! ```no_run
 //! use ember_dist::node::Node;
@@ -30,8 +32,11 @@ mod net_kernel;
 mod outbox;
 mod peer;
 mod reason;
+mod wire;
 
+pub use gen::TermServer;
 pub use reason::{reason_to_term, term_to_reason};
+pub use wire::register_call_types;
 
 use crate::connection::Limits;
 use crate::control::Control;
@@ -39,9 +44,11 @@ use crate::cookie::Cookie;
 use crate::epmd::{Epmd, EpmdError, Registration};
 use crate::handshake::{self, Config, HandshakeError};
 use crate::term::{Atom, Pid as DistPid, Reference, Term};
-use ember_runtime::Pid;
+use ember_runtime::node::{Distribution, RemoteCall, RemoteReply};
+use ember_runtime::{Name, Pid, Ref};
 use parking_lot::{Mutex, RwLock};
 use peer::Conn;
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -217,6 +224,10 @@ impl Builder {
             helpers: Mutex::new(Vec::new()),
         });
         LOCAL_NODES.write().push(inner.clone());
+        ember_runtime::node::set_distribution(
+            me.node(),
+            Some(Arc::new(Hook { node: Arc::downgrade(&inner), name: self.name.clone() })),
+        );
         net_kernel::start(&inner);
         listener::start(inner.clone(), listener)?;
         Ok(Node { inner })
@@ -301,18 +312,12 @@ impl Node {
     }
 
     /// Sends `message` to the process registered as `name` on `node` (Erlang
-    /// `{Name, Node} ! Msg`), connecting first if needed. The sender named
-    /// in the message is the caller.
+    /// `{Name, Node} ! Msg`): [`ember_runtime::send_named`]`((name, node),
+    /// message)`, which also works from a plain thread here (the node's
+    /// `net_kernel` is then the sender). Only a bad node name is an error.
     pub fn send_named(&self, name: &str, node: &str, message: Term) -> Result<(), NodeError> {
-        if node == self.name() {
-            if let Some(pid) = ember_runtime::node::whereis_on(self.inner.runtime, name) {
-                ember_runtime::send(pid, message);
-            }
-            return Ok(());
-        }
-        let conn = self.inner.connect(node)?;
-        let from = self.inner.sender();
-        conn.push(Control::RegSend { from, to: Atom::new(name), message });
+        split_name(node)?;
+        self.inner.send_named(self.inner.sender_pid(), name, node, Box::new(message));
         Ok(())
     }
 
@@ -348,8 +353,9 @@ impl Node {
 
     /// `gen_server:call({name, node}, request, timeout)` from the caller to
     /// a `gen_server` on another node (a BEAM one, or an Ember GenServer
-    /// [exposed](Node::expose) there). The reply is the raw term; decode it
-    /// with [`crate::from_term`]. A lost connection is
+    /// [exposed](Node::expose) there): `Server::<TermServer>::new((name,
+    /// node)).call_timeout(request, Some(timeout))`. The reply is the raw
+    /// term; decode it with [`crate::from_term`]. A lost connection is
     /// `CallError::Exited(noconnection)`.
     pub fn call(
         &self,
@@ -358,7 +364,7 @@ impl Node {
         request: Term,
         timeout: Duration,
     ) -> Result<Term, ember_runtime::CallError> {
-        gen::call(&self.inner, name, node, request, timeout)
+        ember_runtime::Server::<TermServer>::new((name, node)).call_timeout(request, Some(timeout))
     }
 
     /// Erlang's `net_adm:ping/1`: whether `node` answers.
@@ -370,6 +376,38 @@ impl Node {
     /// connection (their links and monitors fire `noconnection`).
     pub fn stop(&self) {
         self.inner.stop();
+    }
+}
+
+/// The node as its runtime's [`Distribution`]: the way of
+/// `ember_runtime::send_named((name, node), ..)` and of `Server::call` on
+/// `(name, node)`.
+struct Hook {
+    node: std::sync::Weak<Inner>,
+    name: String,
+}
+
+impl Distribution for Hook {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn send_named(&self, from: Pid, name: &Name, node: &str, msg: Box<dyn Any + Send>) {
+        if let Some(inner) = self.node.upgrade() {
+            inner.send_named(from, name.as_str(), node, msg);
+        }
+    }
+
+    fn monitor_name(&self, from: Pid, name: &Name, node: &str) -> Ref {
+        let conn = self.node.upgrade().map(|inner| inner.connect(node).map(|c| (inner, c)));
+        match conn {
+            Some(Ok((inner, conn))) => conn.monitor_name(&inner, &Atom::new(name.as_str())),
+            _ => {
+                let monitor = ember_runtime::node::record_monitor(Pid::UNDEFINED);
+                ember_runtime::node::deliver_down(from, monitor, Pid::UNDEFINED, ember_runtime::node::noconnection());
+                monitor
+            }
+        }
     }
 }
 
@@ -482,11 +520,56 @@ impl Inner {
     /// The sender to name in a REG_SEND: the calling process, or the
     /// node's net_kernel outside processes.
     fn sender(&self) -> DistPid {
-        let pid = ember_runtime::try_self_pid()
+        self.own_pid(self.sender_pid())
+    }
+
+    fn sender_pid(&self) -> Pid {
+        ember_runtime::try_self_pid()
             .filter(|p| p.node() == self.runtime)
             .or_else(|| ember_runtime::node::whereis_on(self.runtime, "net_kernel"))
-            .unwrap_or(Pid::UNDEFINED);
-        self.own_pid(pid)
+            .unwrap_or(Pid::UNDEFINED)
+    }
+
+    /// `{name, node} ! msg` from the local `from` (the one path of
+    /// `ember_runtime::send_named` and [`Node::send_named`]): a [`Term`],
+    /// or a `Server::call`'s request ([`RemoteCall`]), whose caller is
+    /// answered at once if the request has no term form.
+    fn send_named(self: &Arc<Inner>, from: Pid, name: &str, node: &str, msg: Box<dyn Any + Send>) {
+        if node == self.name.as_str() {
+            // Only Node::send_named gets here (the runtime sends to its own
+            // names itself), always with a Term.
+            if let (Some(pid), Ok(term)) = (ember_runtime::node::whereis_on(self.runtime, name), msg.downcast::<Term>())
+            {
+                ember_runtime::send(pid, *term);
+            }
+            return;
+        }
+        let (message, call) = match msg.downcast::<RemoteCall>() {
+            Ok(call) => match gen::gen_call_term(self, &call) {
+                Ok(term) => (term, Some(call)),
+                Err(why) => {
+                    let reply = RemoteReply { tag: call.tag, value: Err(why) };
+                    ember_runtime::node::deliver_reply(call.from, reply);
+                    return;
+                }
+            },
+            Err(msg) => {
+                match msg.downcast::<Term>() {
+                    Ok(term) => (*term, None),
+                    Err(_) => {
+                        tracing::warn!(name, node, "distribution: a message to a remote name must be a Term (see ember_dist::to_term); dropped");
+                        return;
+                    }
+                }
+            }
+        };
+        // A node that cannot be reached drops the message (a call's
+        // monitor has said noconnection already).
+        let Ok(conn) = self.connect(node) else { return };
+        if let Some(call) = call {
+            conn.expect_reply(call.tag, call.from, call.reply);
+        }
+        conn.push(Control::RegSend { from: self.own_pid(from), to: Atom::new(name), message });
     }
 
     /// A local reference as the term Erlang sees.
@@ -546,6 +629,7 @@ impl Inner {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
+        ember_runtime::node::set_distribution(self.runtime, None);
         // Woken, they see the flag and end (the net_kernel's name goes with it).
         for pid in self.helpers.lock().drain(..) {
             ember_runtime::send(pid, Term::nil());

@@ -13,7 +13,7 @@ use crate::term::{Atom, Pid as DistPid, Reference, Term};
 use ember_runtime::node::{self as rt, Route, Signal};
 use ember_runtime::{Pid, Ref};
 use parking_lot::Mutex;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 use std::net::{Shutdown, TcpStream};
@@ -36,6 +36,10 @@ struct Sets {
     monitored_by_local: HashMap<Ref, (Reference, DistPid)>,
     /// Local processes that called `monitor_node` on this peer.
     node_watchers: Vec<Pid>,
+    /// `Server::call`s waiting for the peer's answer: tag → (caller, the
+    /// reply type it waits for). An entry goes with the reply, the call's
+    /// `Down`, its demonitor (the call ended), or the connection.
+    calls: HashMap<Ref, (Pid, TypeId)>,
     next_unlink_id: u64,
     closed: bool,
 }
@@ -129,6 +133,15 @@ impl Conn {
         monitor
     }
 
+    /// A call from `caller` tagged `tag` is about to be sent: its answer
+    /// (`ALIAS_SEND` to the tag) is decoded as `reply` and delivered.
+    pub(crate) fn expect_reply(&self, tag: Ref, caller: Pid, reply: TypeId) {
+        let mut sets = self.sets.lock();
+        if !sets.closed {
+            sets.calls.insert(tag, (caller, reply));
+        }
+    }
+
     pub(crate) fn watch_node(&self, pid: Pid) {
         let mut sets = self.sets.lock();
         if sets.closed {
@@ -212,8 +225,17 @@ impl Conn {
                     ember_runtime::send(pid, message);
                 }
             }
-            // Ember makes no aliases: its calls to other nodes use plain tags.
-            Control::AliasSend { .. } => {}
+            // Ember's aliases are the tags of its calls to other nodes: the
+            // answer `{[alias | Tag], Reply}` of an expected call.
+            Control::AliasSend { alias, message, .. } => {
+                let tag = node.local_ref(&alias)?;
+                let (caller, reply) = self.sets.lock().calls.remove(&tag)?;
+                let value = match message.as_tuple() {
+                    Some([_, reply_term]) => super::wire::decode(reply, reply_term.clone()),
+                    _ => Err(format!("not a gen_server reply: {message}")),
+                };
+                rt::deliver_reply(caller, rt::RemoteReply { tag, value });
+            }
             Control::Link { from, to } => {
                 let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to));
                 match local {
@@ -277,7 +299,11 @@ impl Conn {
                 let watcher = Self::ours(node, &to)?;
                 // Only monitors made over this connection: the target is
                 // the one recorded, whatever the peer says.
-                let (_, target, _) = self.sets.lock().monitors.remove(&monitor)?;
+                let (_, target, _) = {
+                    let mut sets = self.sets.lock();
+                    sets.calls.remove(&monitor);
+                    sets.monitors.remove(&monitor)?
+                };
                 rt::deliver_down(watcher, monitor, target, term_to_reason(reason));
             }
             Control::Other { control, .. } => {
@@ -366,6 +392,7 @@ impl Conn {
                 self.push(Control::MonitorP { from: node.own_pid(from), to: how, reference: node.own_ref(monitor) });
             }
             Signal::Demonitor { from, monitor, .. } => {
+                sets.calls.remove(&monitor);
                 if let Some((_, _, how)) = sets.monitors.remove(&monitor) {
                     self.push(Control::DemonitorP {
                         from: node.own_pid(from),
