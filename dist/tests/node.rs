@@ -597,3 +597,101 @@ fn a_node_restarted_in_one_runtime_answers_pings() {
     })
     .unwrap();
 }
+
+/// A node that is known but no longer connected is dialled again by a
+/// send, as Erlang auto-connects: the link and the message that waited for
+/// the connection go into it in order (the BEAM sees the link before the
+/// message, so its exit reaches the Ember process).
+#[test]
+fn a_known_node_is_dialled_again_on_send() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("test", self_pid()).unwrap();
+        let script = format!(
+            "W = spawn(fun() -> {{test, '{name}'}} ! {{me, self()}}, \
+               receive go_away -> true = erlang:disconnect_node('{name}') end, \
+               receive {{From, hello}} -> From ! {{hi, self()}} end, \
+               receive {{From2, again}} -> From2 ! again, exit(bye) end end), \
+             register(back, W), io:format(\"ready~n\"), receive stop -> ok end"
+        );
+        let erl = erl(COOKIE, script);
+        let msg = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("me"))));
+        let Term::Pid(erl_pid) = &msg.as_tuple().unwrap()[1] else { panic!("{msg}") };
+        let erl_pid = node.pid(erl_pid);
+        node.monitor_node(&erl.name());
+        send(erl_pid, Term::atom("go_away"));
+        recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("nodedown"))));
+        assert!(!node.nodes().contains(&erl.name()));
+        // Not connected: these wait for the dial they start.
+        trap_exit(true);
+        link(erl_pid).unwrap();
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        send(erl_pid, tuple(vec![me.clone(), Term::atom("hello")]));
+        ember_runtime::send_named(("back", erl.name()), tuple(vec![me, Term::atom("again")])).unwrap();
+        let hi = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("hi"))));
+        assert_eq!(hi.as_tuple().unwrap()[1], Term::Pid(node.dist_pid(erl_pid).unwrap()));
+        assert!(node.nodes().contains(&erl.name()));
+        recv_term(|t| t == &Term::atom("again"));
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link made over the new connection fires");
+        assert_eq!(exit.from, erl_pid);
+        assert_eq!(exit.reason.downcast_ref::<Term>(), Some(&Term::atom("bye")));
+        blocking(move || drop(erl));
+        node.stop();
+    })
+    .unwrap();
+}
+
+/// A dial to a node whose port accepts but never answers the handshake
+/// ends by the connect timeout: what waited for it gets what an
+/// unreachable node gives in OTP (the message dropped, the link and the
+/// monitor `noconnection`), and the node carries on.
+#[test]
+fn a_stalled_dial_ends_by_the_connect_timeout() {
+    use ember_dist::node::Builder;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+    common::ensure_epmd();
+    let silent = unique("silent");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let registration = ember_dist::epmd::Epmd::localhost().register(&silent, port, true).unwrap();
+    let (accepted_tx, accepted_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        accepted_tx.send(()).unwrap();
+        let _ = done_rx.recv_timeout(BOUND);
+        drop(stream);
+    });
+    let silent_node = format!("{silent}@localhost");
+    ember_runtime::run(move || {
+        let name = format!("{}@localhost", unique("ember"));
+        let node = Builder::new(&name, Cookie::new(COOKIE))
+            .connect_timeout(std::time::Duration::from_millis(500))
+            .start()
+            .unwrap();
+        // A pid of a node never connected to, as a term could carry it.
+        let pid =
+            node.pid(&ember_dist::Pid { node: ember_dist::Atom::new(&silent_node), id: 1, serial: 0, creation: 1 });
+        trap_exit(true);
+        let m = monitor(pid);
+        link(pid).unwrap();
+        send(pid, Term::atom("dropped"));
+        // The send dialled: the silent node's port saw the connection.
+        blocking(move || accepted_rx.recv_timeout(BOUND)).expect("a dial reached the silent node");
+        let down = receive_timeout::<Down>(BOUND).expect("the monitor fires when the dial times out");
+        assert_eq!((down.monitor, down.pid), (m, pid));
+        assert!(down.reason.is_noconnection(), "{:?}", down.reason);
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link breaks");
+        assert!(exit.reason.is_noconnection(), "{:?}", exit.reason);
+        assert!(node.nodes().is_empty());
+        node.stop();
+    })
+    .unwrap();
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    drop(registration);
+}

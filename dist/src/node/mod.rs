@@ -26,6 +26,7 @@
 //! .unwrap();
 //! ```
 
+mod dial;
 mod gen;
 mod listener;
 mod net_kernel;
@@ -42,7 +43,7 @@ use crate::connection::Limits;
 use crate::control::Control;
 use crate::cookie::Cookie;
 use crate::epmd::{Epmd, EpmdError, Registration};
-use crate::handshake::{self, Config, HandshakeError};
+use crate::handshake::{Config, HandshakeError};
 use crate::term::{Atom, Pid as DistPid, Reference, Term};
 use ember_runtime::node::{Distribution, RemoteCall, RemoteReply};
 use ember_runtime::{Name, Pid, Ref};
@@ -135,6 +136,7 @@ pub struct Builder {
     cookie: Cookie,
     listen: SocketAddr,
     ticktime: Duration,
+    connect_timeout: Duration,
     limits: Limits,
     epmd: Epmd,
 }
@@ -151,9 +153,24 @@ impl Builder {
             cookie,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ticktime: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(7),
             limits: Limits::default(),
             epmd: Epmd::localhost(),
         }
+    }
+
+    /// How long a connection may take to set up, EPMD lookup, TCP connect
+    /// and handshake together (default 7 s, Erlang's `net_setuptime`). A
+    /// dial that takes longer fails: what waited for it is handled as for
+    /// an unreachable node.
+    ///
+    /// ```
+    /// let _ = ember_dist::node::Builder::new("a@localhost", ember_dist::Cookie::new("c"))
+    ///     .connect_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
+        self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
     }
 
     /// Where to listen (default `127.0.0.1:0`). Only a loopback address is
@@ -214,6 +231,7 @@ impl Builder {
             runtime: me.node(),
             epmd: self.epmd,
             ticktime: self.ticktime,
+            connect_timeout: self.connect_timeout,
             limits: self.limits,
             registration: Mutex::new(Some(registration)),
             peers: Mutex::new(Peers::default()),
@@ -450,6 +468,9 @@ struct Peers {
     by_number: HashMap<u32, (Atom, u32)>,
     /// The live connection to each peer.
     conns: HashMap<Atom, Arc<Conn>>,
+    /// What waits for a dial under way, by peer, with the dial's number.
+    dialing: HashMap<Atom, (u64, Vec<dial::Pending>)>,
+    next_dial: u64,
 }
 
 pub(crate) struct Inner {
@@ -459,6 +480,7 @@ pub(crate) struct Inner {
     runtime: u32,
     epmd: Epmd,
     ticktime: Duration,
+    connect_timeout: Duration,
     limits: Limits,
     registration: Mutex<Option<Registration>>,
     peers: Mutex<Peers>,
@@ -475,8 +497,9 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// The node number for pids of `(name, creation)`, made on first sight.
-    fn number(&self, name: &Atom, creation: u32) -> u32 {
+    /// The node number for pids of `(name, creation)`, made on first sight
+    /// (with a route that dials the node when something is sent to it).
+    fn number(self: &Arc<Inner>, name: &Atom, creation: u32) -> u32 {
         let mut peers = self.peers.lock();
         if let Some(&n) = peers.numbers.get(&(name.clone(), creation)) {
             return n;
@@ -484,10 +507,11 @@ impl Inner {
         let n = ember_runtime::node::add_remote_node();
         peers.numbers.insert((name.clone(), creation), n);
         peers.by_number.insert(n, (name.clone(), creation));
+        ember_runtime::node::set_route(n, self.idle_route(name, n));
         n
     }
 
-    fn local_pid(&self, pid: &DistPid) -> Pid {
+    fn local_pid(self: &Arc<Inner>, pid: &DistPid) -> Pid {
         if pid.node == self.name {
             if pid.creation == self.creation {
                 Pid::from_parts(self.runtime, pid.id, pid.serial)
@@ -563,13 +587,21 @@ impl Inner {
                 }
             }
         };
-        // A node that cannot be reached drops the message (a call's
-        // monitor has said noconnection already).
-        let Ok(conn) = self.connect(node) else { return };
-        if let Some(call) = call {
-            conn.expect_reply(call.tag, call.from, call.reply);
+        let (peer, name) = (Atom::new(node), Atom::new(name));
+        match (self.conn(&peer), call) {
+            (Some(conn), call) => {
+                if let Some(call) = call {
+                    conn.expect_reply(call.tag, call.from, call.reply);
+                }
+                conn.push(Control::RegSend { from: self.own_pid(from), to: name, message });
+            }
+            // The call's monitor connected first; it has said noconnection
+            // if the connection is gone.
+            (None, Some(_)) => {}
+            // Not connected: dial, the message waits (or is dropped if the
+            // node cannot be reached).
+            (None, None) => self.enqueue(&peer, dial::Pending::Named { from, name, message }),
         }
-        conn.push(Control::RegSend { from: self.own_pid(from), to: Atom::new(name), message });
     }
 
     /// A local reference as the term Erlang sees.
@@ -590,35 +622,15 @@ impl Inner {
         self.peers.lock().conns.get(name).cloned()
     }
 
-    /// The connection to `peer`, made if needed.
+    /// The connection to `peer`, made if needed: the caller waits (off
+    /// the scheduler's threads) at most the connect timeout.
     fn connect(self: &Arc<Inner>, peer: &str) -> Result<Arc<Conn>, NodeError> {
-        let atom = Atom::new(peer);
-        if let Some(c) = self.conn(&atom) {
+        if let Some(c) = self.conn(&Atom::new(peer)) {
             return Ok(c);
         }
-        let (alive, host) = split_name(peer)?;
-        check_loopback_host(host, peer)?;
         let this = self.clone();
-        let alive = alive.to_owned();
         let peer = peer.to_owned();
-        // Dialling blocks: off the scheduler's threads.
-        ember_runtime::blocking(move || {
-            let _one = this.connecting.lock();
-            if this.stopped.load(Ordering::Acquire) {
-                return Err(NodeError::Stopped);
-            }
-            if let Some(c) = this.conn(&atom) {
-                return Ok(c);
-            }
-            let entry = this.epmd.port_please(&alive)?.ok_or_else(|| NodeError::NotRegistered(peer.clone()))?;
-            let addr = SocketAddr::from(([127, 0, 0, 1], entry.port));
-            let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(NodeError::Connect)?;
-            let bound = Some(Duration::from_secs(10));
-            let _ = stream.set_read_timeout(bound);
-            let _ = stream.set_write_timeout(bound);
-            let session = handshake::connect(&mut stream, &this.config, &peer)?;
-            peer::Conn::start(&this, stream, session).ok_or(NodeError::Stopped)
-        })
+        ember_runtime::blocking(move || this.dial(&peer))
     }
 
     fn is_stopped(&self) -> bool {
@@ -635,10 +647,19 @@ impl Inner {
             ember_runtime::send(pid, Term::nil());
         }
         self.registration.lock().take();
-        let conns: Vec<_> = self.peers.lock().conns.drain().map(|(_, c)| c).collect();
+        let (conns, numbers, dialing) = {
+            let mut peers = self.peers.lock();
+            let conns: Vec<_> = peers.conns.drain().map(|(_, c)| c).collect();
+            (conns, peers.by_number.keys().copied().collect::<Vec<_>>(), std::mem::take(&mut peers.dialing))
+        };
         for c in conns {
             c.close();
         }
+        // No more dialling: a node whose local node stopped is unreachable.
+        for n in numbers {
+            ember_runtime::node::set_route(n, None);
+        }
+        dialing.into_values().flat_map(|(_, items)| items).for_each(dial::unreachable);
         LOCAL_NODES.write().retain(|n| !std::ptr::eq(&**n, self));
         // Wake the listener out of accept.
         let _ = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], self.port)), Duration::from_secs(1));

@@ -4,6 +4,7 @@
 //! signals, and the per-connection sets that say what fires `noconnection`
 //! when the connection is lost.
 
+use super::dial::{unreachable, unreachable_signal, Pending};
 use super::outbox::Outbox;
 use super::{nodedown, reason_to_term, term_to_reason, Inner};
 use crate::connection::{Incoming, Reader, Writer};
@@ -80,12 +81,28 @@ impl Conn {
             stream,
             sets: Mutex::new(Sets::default()),
         });
-        {
+        let stale = {
             let mut peers = node.peers.lock();
             if node.stopped.load(std::sync::atomic::Ordering::Acquire) || peers.conns.contains_key(&peer) {
                 return None;
             }
             peers.conns.insert(peer.clone(), conn.clone());
+            // What waited for this peer goes first, before any later send:
+            // under the lock, so that no sender sees the connection before
+            // its earlier messages are in it.
+            if let Some((_, items)) = peers.dialing.remove(&peer) {
+                for item in items {
+                    conn.deliver(node, item);
+                }
+            }
+            // Pids of the peer's older incarnations name no process: no
+            // dialling for them any more.
+            let stale: Vec<u32> =
+                peers.numbers.iter().filter(|((name, _), &n)| *name == peer && n != number).map(|(_, &n)| n).collect();
+            stale
+        };
+        for n in stale {
+            rt::set_route(n, None);
         }
         rt::set_route(number, Some(Arc::new(ConnRoute(Arc::downgrade(&conn))) as Arc<dyn Route>));
         let tick = node.ticktime / 4;
@@ -112,6 +129,28 @@ impl Conn {
         if let Err(e) = self.out.push(&control) {
             tracing::info!(peer = %self.peer, error = %e, "distribution: write failed");
         }
+    }
+
+    /// Something that waited for this connection (see [`super::dial`]):
+    /// sent now, or unreachable if it was for an older incarnation of the
+    /// peer.
+    pub(super) fn deliver(&self, node: &Inner, item: Pending) {
+        match item {
+            Pending::Message { number, from, to, message } if number == self.number => {
+                self.send_term(node, from, to, message)
+            }
+            Pending::Signal { number, signal } if number == self.number => self.signal(node, signal),
+            Pending::Named { from, name, message } => {
+                self.push(Control::RegSend { from: node.own_pid(from), to: name, message })
+            }
+            stale => unreachable(stale),
+        }
+    }
+
+    /// A message from a local process (or a plain thread) to a pid of the peer.
+    fn send_term(&self, node: &Inner, from: Option<Pid>, to: Pid, message: Term) {
+        let from = from.filter(|p| p.node() == node.runtime).map(|p| node.own_pid(p));
+        self.push(Control::Send { from, to: self.remote_pid(to), message });
     }
 
     /// The calling process monitors the process registered as `name` on
@@ -325,10 +364,12 @@ impl Conn {
             sets.closed = true;
             std::mem::take(&mut *sets)
         };
-        rt::set_route(self.number, None);
+        // From now on a send to the peer dials it again.
+        let node = self.node.upgrade();
+        rt::set_route(self.number, node.as_ref().and_then(|n| n.idle_route(&self.peer, self.number)));
         let _ = self.stream.shutdown(Shutdown::Both);
         self.out.close();
-        if let Some(node) = self.node.upgrade() {
+        if let Some(node) = node {
             let mut peers = node.peers.lock();
             if peers.conns.get(&self.peer).is_some_and(|c| std::ptr::eq(&**c, self)) {
                 peers.conns.remove(&self.peer);
@@ -353,17 +394,8 @@ impl Conn {
         let mut sets = self.sets.lock();
         if sets.closed {
             drop(sets);
-            // Lost meanwhile: answer as for an unconnected node.
-            match signal {
-                Signal::Link { from, to } => {
-                    rt::deliver_exit(from, to, rt::noconnection(), true);
-                }
-                Signal::Monitor { from, to, monitor } => {
-                    rt::deliver_down(from, monitor, to, rt::noconnection());
-                }
-                _ => {}
-            }
-            return;
+            // Lost meanwhile: answer as for an unreachable node.
+            return unreachable_signal(signal);
         }
         // Pushed under the lock, so the queue's order is the sets' order.
         match signal {
@@ -432,8 +464,7 @@ impl Route for ConnRoute {
             tracing::warn!(%to, "distribution: a message to a remote pid must be a Term (see ember_dist::to_term); dropped");
             return;
         };
-        let from = from.filter(|p| p.node() == node.runtime).map(|p| node.own_pid(p));
-        conn.push(Control::Send { from, to: conn.remote_pid(to), message: *message });
+        conn.send_term(&node, from, to, *message);
     }
 
     fn signal(&self, signal: Signal) {
