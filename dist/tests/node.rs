@@ -695,3 +695,70 @@ fn a_stalled_dial_ends_by_the_connect_timeout() {
     holder.join().unwrap();
     drop(registration);
 }
+
+/// A peer that stops reading: the outbox never holds much more than its
+/// limit (the sending process waits for room), and the connection ends
+/// within a tick time with `noconnection`, while the peer still ticks; the
+/// sender is not stuck.
+#[test]
+fn a_peer_that_stops_reading_meets_a_bounded_outbox() {
+    use ember_dist::connection::{Limits, Writer};
+    use ember_dist::handshake::{self, Config};
+    use ember_dist::node::Builder;
+    use std::net::TcpStream;
+    use std::time::Duration;
+    common::ensure_epmd();
+    const LIMIT: usize = 256 << 10;
+    ember_runtime::run(|| {
+        let name = format!("{}@localhost", unique("ember"));
+        let node = Builder::new(&name, Cookie::new(COOKIE))
+            .ticktime(Duration::from_secs(1))
+            .outbox_limit(LIMIT)
+            .start()
+            .unwrap();
+        let port = node.port();
+        let alive = unique("deaf");
+        let (stream, pid) = blocking(|| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.set_read_timeout(Some(BOUND)).unwrap();
+            let config =
+                Config::new(&format!("{alive}@localhost"), Cookie::new(COOKIE), handshake::random_creation()).unwrap();
+            let session = handshake::connect(&mut s, &config, &name).unwrap();
+            let pid = ember_dist::Pid {
+                node: ember_dist::Atom::new(&session.local_name),
+                id: 1,
+                serial: 0,
+                creation: session.local_creation,
+            };
+            // Ticks from a thread, so the node does not see a silent peer:
+            // only its full outbox can end the connection.
+            let mut w = Writer::new(s.try_clone().unwrap(), &session, &Limits::default());
+            std::thread::spawn(move || {
+                while w.tick().is_ok() {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+            (s, pid)
+        });
+        let peer = pid.node.as_str().to_owned();
+        let pid = node.pid(&pid);
+        let m = monitor(pid);
+        let chunk = Term::Binary(vec![1; 16 << 10]);
+        let mut most = 0;
+        // 64 MB: more than loopback socket buffers take.
+        for _ in 0..4000 {
+            send(pid, chunk.clone());
+            let queued = node.queued_bytes(&peer).unwrap_or(0);
+            most = most.max(queued);
+            assert!(queued <= LIMIT + (17 << 10), "{queued} bytes queued, over the limit");
+        }
+        assert!(most > LIMIT / 2, "the outbox filled ({most})");
+        let down = receive_timeout::<Down>(BOUND).expect("the connection ends");
+        assert_eq!(down.monitor, m);
+        assert!(down.reason.is_noconnection(), "{:?}", down.reason);
+        assert!(!node.nodes().contains(&peer));
+        drop(stream);
+        node.stop();
+    })
+    .unwrap();
+}

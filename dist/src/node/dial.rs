@@ -101,7 +101,7 @@ impl Inner {
         let mut peers = self.peers.lock();
         if let Some(conn) = peers.conns.get(peer).cloned() {
             drop(peers);
-            conn.deliver(self, item);
+            conn.deliver(self, item, true);
             return;
         }
         if self.is_stopped() {

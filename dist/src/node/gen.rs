@@ -31,10 +31,10 @@ pub(crate) fn gen_reply(node: &Arc<Inner>, from: &DistPid, tag: &Term, reply: Te
     match tag {
         Term::ImproperList(head, alias) if matches!(&head[..], [a] if a.as_atom() == Some("alias")) => {
             if let Term::Ref(alias) = &**alias {
-                conn.push(Control::AliasSend { from: sender, alias: alias.clone(), message });
+                conn.push_message(Control::AliasSend { from: sender, alias: alias.clone(), message });
             }
         }
-        _ => conn.push(Control::Send { from: Some(sender), to: from.clone(), message }),
+        _ => conn.push_message(Control::Send { from: Some(sender), to: from.clone(), message }),
     }
 }
 

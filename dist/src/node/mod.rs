@@ -116,6 +116,9 @@ impl From<HandshakeError> for NodeError {
     }
 }
 
+/// The default of [`Builder::outbox_limit`]: 16 MiB per peer.
+pub const DEFAULT_OUTBOX_LIMIT: usize = 16 << 20;
+
 /// Options for [`Node`]: the listen address (loopback only), the tick time,
 /// the connection limits, whether to register with EPMD.
 ///
@@ -137,6 +140,7 @@ pub struct Builder {
     listen: SocketAddr,
     ticktime: Duration,
     connect_timeout: Duration,
+    outbox_limit: usize,
     limits: Limits,
     epmd: Epmd,
 }
@@ -154,6 +158,7 @@ impl Builder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ticktime: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(7),
+            outbox_limit: DEFAULT_OUTBOX_LIMIT,
             limits: Limits::default(),
             epmd: Epmd::localhost(),
         }
@@ -197,6 +202,27 @@ impl Builder {
         self
     }
 
+    /// The bound, in bytes, of what may wait to be written to one peer
+    /// (default [`DEFAULT_OUTBOX_LIMIT`], 16 MiB; Erlang's
+    /// `dist_buf_busy_limit`). Past it, a process that sends a message to
+    /// that peer waits (sleeping: its worker runs other processes) until
+    /// the socket has taken enough, as Erlang suspends a sender on a busy
+    /// distribution port. A peer that takes nothing for a tick time loses
+    /// the connection, with a report: links and monitors over it fire
+    /// `noconnection`, and the waiting message is dropped. Signals (links,
+    /// exits, monitors) and sends from outside processes never wait; if
+    /// they pile up past twice the limit, the connection is closed the
+    /// same way.
+    ///
+    /// ```
+    /// let _ = ember_dist::node::Builder::new("a@localhost", ember_dist::Cookie::new("c"))
+    ///     .outbox_limit(1 << 20);
+    /// ```
+    pub fn outbox_limit(mut self, bytes: usize) -> Builder {
+        self.outbox_limit = bytes.max(1);
+        self
+    }
+
     /// The bounds every connection's reader enforces.
     ///
     /// ```
@@ -232,6 +258,7 @@ impl Builder {
             epmd: self.epmd,
             ticktime: self.ticktime,
             connect_timeout: self.connect_timeout,
+            outbox_limit: self.outbox_limit,
             limits: self.limits,
             registration: Mutex::new(Some(registration)),
             peers: Mutex::new(Peers::default()),
@@ -310,6 +337,13 @@ impl Node {
     /// Connects to `peer` (`alive@host`) unless already connected.
     pub fn connect(&self, peer: &str) -> Result<(), NodeError> {
         self.inner.connect(peer).map(|_| ())
+    }
+
+    /// How many bytes wait to be written to `peer` (`None` when not
+    /// connected): Erlang's distribution output queue size. At most about
+    /// [`Builder::outbox_limit`] for messages (see there).
+    pub fn queued_bytes(&self, peer: &str) -> Option<usize> {
+        self.inner.conn(&Atom::new(peer)).map(|c| c.pending())
     }
 
     /// The names of the connected nodes.
@@ -481,6 +515,7 @@ pub(crate) struct Inner {
     epmd: Epmd,
     ticktime: Duration,
     connect_timeout: Duration,
+    outbox_limit: usize,
     limits: Limits,
     registration: Mutex<Option<Registration>>,
     peers: Mutex<Peers>,
@@ -593,7 +628,7 @@ impl Inner {
                 if let Some(call) = call {
                     conn.expect_reply(call.tag, call.from, call.reply);
                 }
-                conn.push(Control::RegSend { from: self.own_pid(from), to: name, message });
+                conn.push_message(Control::RegSend { from: self.own_pid(from), to: name, message });
             }
             // The call's monitor connected first; it has said noconnection
             // if the connection is gone.

@@ -7,6 +7,14 @@
 //! while later messages queue behind it. So a message usually costs its
 //! sender an encode and one `send(2)`, no thread switch, and a peer that
 //! reads slowly never blocks a scheduler thread.
+//!
+//! The outbox is bounded by `limit` bytes (queued, and taken by the writer
+//! thread but not yet written). A message sender waits for room before
+//! queuing ([`Outbox::has_room`], [`Outbox::wait_room`]), as Erlang
+//! suspends a process that sends on a busy distribution port; what cannot
+//! wait (signals from the runtime's exit paths, senders outside processes)
+//! is queued anyway, up to twice the limit: past that, the connection is
+//! beyond saving and [`push`](Outbox::push) says so.
 
 use crate::connection::{ConnectionError, Writer};
 use crate::control::Control;
@@ -25,27 +33,83 @@ struct State {
     /// When something was last handed to the socket (a tick is sent after
     /// a quarter tick time of silence).
     last_write: Instant,
+    /// Bytes the writer thread took and is writing.
+    in_flight: usize,
     closed: bool,
+}
+
+impl State {
+    /// Bytes not yet handed to the socket.
+    fn pending(&self) -> usize {
+        self.writer.get_ref().len() + self.in_flight
+    }
+}
+
+/// Why a push failed.
+#[derive(Debug)]
+pub(super) enum PushError {
+    /// The socket failed; the outbox is closed.
+    Io(io::Error),
+    /// Past twice the limit: the peer does not read. The outbox is closed.
+    Overflow(usize),
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushError::Io(e) => write!(f, "{e}"),
+            PushError::Overflow(n) => write!(f, "{n} bytes wait for a peer that does not read"),
+        }
+    }
 }
 
 pub(super) struct Outbox {
     state: Mutex<State>,
     /// Wakes the writer thread: bytes to write, or closing.
     kick: Condvar,
+    /// Wakes senders waiting outside processes: bytes written, or closing.
+    room: Condvar,
     /// For the senders' non-blocking writes.
     stream: TcpStream,
+    /// The byte bound (see the module's documentation).
+    limit: usize,
 }
 
 impl Outbox {
-    pub(super) fn new(stream: TcpStream, writer: Writer<Vec<u8>>) -> Outbox {
-        let state = State { writer, busy: false, last_write: Instant::now(), closed: false };
-        Outbox { state: Mutex::new(state), kick: Condvar::new(), stream }
+    pub(super) fn new(stream: TcpStream, writer: Writer<Vec<u8>>, limit: usize) -> Outbox {
+        let state = State { writer, busy: false, last_write: Instant::now(), in_flight: 0, closed: false };
+        Outbox { state: Mutex::new(state), kick: Condvar::new(), room: Condvar::new(), stream, limit }
+    }
+
+    /// Whether a message may be queued now: fewer than `limit` bytes wait
+    /// (or the outbox is closed, and drops it).
+    pub(super) fn has_room(&self) -> bool {
+        let state = self.state.lock();
+        state.closed || state.pending() < self.limit
+    }
+
+    /// How many bytes wait for the socket.
+    pub(super) fn pending(&self) -> usize {
+        self.state.lock().pending()
+    }
+
+    /// Blocks the calling thread until [`has_room`](Outbox::has_room), or
+    /// `deadline`; returns whether there is room.
+    pub(super) fn wait_room(&self, deadline: Instant) -> bool {
+        let mut state = self.state.lock();
+        while !state.closed && state.pending() >= self.limit {
+            if self.room.wait_until(&mut state, deadline).timed_out() {
+                return state.closed || state.pending() < self.limit;
+            }
+        }
+        true
     }
 
     /// Sends `control`, or queues it behind what is waiting. An error means
-    /// the socket failed: the outbox is closed (the writer thread returns).
-    /// A message that does not encode is dropped with a warning.
-    pub(super) fn push(&self, control: &Control) -> io::Result<()> {
+    /// the socket failed, or (`bounded`) that more than twice the limit
+    /// waits: the outbox is closed (the writer thread returns). A message
+    /// that does not encode is dropped with a warning.
+    pub(super) fn push(&self, control: &Control, bounded: bool) -> Result<(), PushError> {
         let mut state = self.state.lock();
         if state.closed {
             return Ok(());
@@ -56,6 +120,11 @@ impl Outbox {
             return Ok(());
         }
         if state.busy {
+            let pending = state.pending();
+            if bounded && pending > self.limit.saturating_mul(2) {
+                self.close_locked(state);
+                return Err(PushError::Overflow(pending));
+            }
             return Ok(());
         }
         let buf = state.writer.get_mut();
@@ -65,7 +134,7 @@ impl Outbox {
             }
             Err(e) => {
                 self.close_locked(state);
-                return Err(e);
+                return Err(PushError::Io(e));
             }
         }
         state.last_write = Instant::now();
@@ -86,6 +155,7 @@ impl Outbox {
         state.closed = true;
         drop(state);
         self.kick.notify_one();
+        self.room.notify_all();
     }
 
     /// The writer thread's loop: writes what senders left, ticks after
@@ -112,12 +182,16 @@ impl Outbox {
                 continue;
             }
             // Blocking, outside the lock: senders queue meanwhile.
+            state.in_flight = bytes.len();
             let written = MutexGuard::unlocked(&mut state, || stream.write_all(&bytes));
+            state.in_flight = 0;
             state.last_write = Instant::now();
             if let Err(e) = written {
                 state.closed = true;
+                self.room.notify_all();
                 return Err(e);
             }
+            self.room.notify_all();
         }
     }
 }
@@ -189,7 +263,8 @@ mod tests {
             flags: DistFlags::DEFAULT,
         };
         let limits = Limits::default();
-        let outbox = Arc::new(Outbox::new(client.try_clone().unwrap(), Writer::new(Vec::new(), &session, &limits)));
+        let writer = Writer::new(Vec::new(), &session, &limits);
+        let outbox = Arc::new(Outbox::new(client.try_clone().unwrap(), writer, usize::MAX / 4));
         let writer = {
             let outbox = outbox.clone();
             let stream = client.try_clone().unwrap();
@@ -200,7 +275,7 @@ mod tests {
         let payload = Term::Binary(vec![7; 20_000]);
         let push = |i: i64| {
             let message = Term::tuple(vec![Term::Int(i), payload.clone()]);
-            outbox.push(&Control::Send { from: None, to: to.clone(), message }).unwrap();
+            outbox.push(&Control::Send { from: None, to: to.clone(), message }, true).unwrap();
         };
         // Fill the socket first, nobody reading: the writer thread takes over.
         let mut i = 0;
@@ -231,5 +306,38 @@ mod tests {
         reader.join().unwrap();
         outbox.close();
         writer.join().unwrap().unwrap();
+    }
+
+    /// What cannot wait (signals) piles up only to twice the limit: the
+    /// push that goes past it closes the outbox and says so.
+    #[test]
+    fn pushes_that_cannot_wait_overflow_at_twice_the_limit() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_server, _) = listener.accept().unwrap(); // never read
+        let session = Session {
+            local_name: "a@localhost".into(),
+            local_creation: 1,
+            peer_name: "b@localhost".into(),
+            peer_creation: 2,
+            peer_flags: DistFlags::DEFAULT,
+            flags: DistFlags::DEFAULT,
+        };
+        const LIMIT: usize = 64 << 10;
+        let outbox = Outbox::new(client, Writer::new(Vec::new(), &session, &Limits::default()), LIMIT);
+        let to = Pid { node: Atom::new("b@localhost"), id: 1, serial: 0, creation: 2 };
+        let message = Term::Binary(vec![7; 1000]);
+        let overflowed = (0..200_000).find_map(|_| {
+            match outbox.push(&Control::Send { from: None, to: to.clone(), message: message.clone() }, true) {
+                Ok(()) => {
+                    assert!(outbox.pending() <= 2 * LIMIT + 1100);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        });
+        assert!(matches!(overflowed, Some(PushError::Overflow(n)) if n > 2 * LIMIT), "{overflowed:?}");
+        assert!(outbox.has_room(), "closed: a message is dropped, nobody waits");
+        outbox.push(&Control::Send { from: None, to, message }, true).unwrap();
     }
 }

@@ -5,7 +5,7 @@
 //! when the connection is lost.
 
 use super::dial::{unreachable, unreachable_signal, Pending};
-use super::outbox::Outbox;
+use super::outbox::{Outbox, PushError};
 use super::{nodedown, reason_to_term, term_to_reason, Inner};
 use crate::connection::{Incoming, Reader, Writer};
 use crate::control::{Control, ProcessRef};
@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The links and monitors that cross this connection.
 #[derive(Default)]
@@ -50,6 +50,7 @@ pub(crate) struct Conn {
     peer: Atom,
     peer_creation: u32,
     number: u32,
+    ticktime: Duration,
     out: Outbox,
     stream: TcpStream,
     sets: Mutex<Sets>,
@@ -71,12 +72,14 @@ impl Conn {
         // Silence for a whole tick time means the peer is gone.
         let _ = read_half.set_read_timeout(Some(node.ticktime));
         let _ = write_half.set_write_timeout(Some(node.ticktime));
-        let out = Outbox::new(stream.try_clone().ok()?, Writer::new(Vec::new(), &session, &node.limits));
+        let writer = Writer::new(Vec::new(), &session, &node.limits);
+        let out = Outbox::new(stream.try_clone().ok()?, writer, node.outbox_limit);
         let conn = Arc::new(Conn {
             node: Arc::downgrade(node),
             peer: peer.clone(),
             peer_creation: session.peer_creation,
             number,
+            ticktime: node.ticktime,
             out,
             stream,
             sets: Mutex::new(Sets::default()),
@@ -92,7 +95,7 @@ impl Conn {
             // its earlier messages are in it.
             if let Some((_, items)) = peers.dialing.remove(&peer) {
                 for item in items {
-                    conn.deliver(node, item);
+                    conn.deliver(node, item, false);
                 }
             }
             // Pids of the peer's older incarnations name no process: no
@@ -123,34 +126,103 @@ impl Conn {
         Some(conn)
     }
 
-    /// Sends a control message (see [`Outbox`]); a connection whose
-    /// socket fails is closed by its writer thread.
+    /// Sends a control message that cannot wait for room (a signal, often
+    /// from the runtime's exit paths; see [`Outbox`]). A connection whose
+    /// socket fails is closed by its writer thread; one whose outbox
+    /// overflows is ended here, with a report.
     pub(crate) fn push(&self, control: Control) {
-        if let Err(e) = self.out.push(&control) {
-            tracing::info!(peer = %self.peer, error = %e, "distribution: write failed");
+        if let Err(e) = self.out.push(&control, true) {
+            self.push_failed(e);
         }
+    }
+
+    /// Sends a message: a sender in a process first waits (sleeping, so its
+    /// worker runs others) until the outbox has room, as Erlang suspends a
+    /// sender on a busy distribution port. The wait ends within a tick
+    /// time; a peer that has not taken a byte by then loses the connection
+    /// (with a report), and the message is dropped. Outside processes,
+    /// nothing waits.
+    pub(crate) fn push_message(&self, control: Control) {
+        if ember_runtime::try_self_pid().is_some() && !self.out.has_room() {
+            let deadline = Instant::now() + self.ticktime;
+            let mut step = Duration::from_millis(1);
+            while !self.out.has_room() {
+                if Instant::now() >= deadline {
+                    return self.stalled();
+                }
+                ember_runtime::sleep(step);
+                step = (step * 2).min(Duration::from_millis(16));
+            }
+        }
+        if let Err(e) = self.out.push(&control, false) {
+            self.push_failed(e);
+        }
+    }
+
+    /// The reader thread's answers (`noproc` exits, acks): the reader
+    /// blocks until there is room, so a peer that sends without reading is
+    /// itself held back; bounded by a tick time like a sender's wait.
+    fn push_from_reader(&self, control: Control) {
+        if !self.out.wait_room(Instant::now() + self.ticktime) {
+            return self.stalled();
+        }
+        if let Err(e) = self.out.push(&control, false) {
+            self.push_failed(e);
+        }
+    }
+
+    fn push_failed(&self, e: PushError) {
+        match e {
+            PushError::Io(e) => tracing::info!(peer = %self.peer, error = %e, "distribution: write failed"),
+            PushError::Overflow(_) => {
+                tracing::warn!(peer = %self.peer, error = %e, "distribution: connection closed: the outbox overflowed");
+                // The reader sees the socket end and closes the connection
+                // (not here: the caller may hold the connection's locks).
+                let _ = self.stream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// The outbox stayed full for a tick time: the peer does not read.
+    fn stalled(&self) {
+        tracing::warn!(
+            peer = %self.peer,
+            pending = self.out.pending(),
+            "distribution: connection closed: the peer took nothing from a full outbox for a tick time"
+        );
+        self.out.close();
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Bytes waiting to be written to the peer.
+    pub(crate) fn pending(&self) -> usize {
+        self.out.pending()
     }
 
     /// Something that waited for this connection (see [`super::dial`]):
     /// sent now, or unreachable if it was for an older incarnation of the
     /// peer.
-    pub(super) fn deliver(&self, node: &Inner, item: Pending) {
+    /// `wait`: whether a message may wait for room (not when the caller
+    /// holds the node's locks).
+    pub(super) fn deliver(&self, node: &Inner, item: Pending, wait: bool) {
+        let send = |control| if wait { self.push_message(control) } else { self.push(control) };
         match item {
             Pending::Message { number, from, to, message } if number == self.number => {
-                self.send_term(node, from, to, message)
+                send(self.send_control(node, from, to, message))
             }
             Pending::Signal { number, signal } if number == self.number => self.signal(node, signal),
             Pending::Named { from, name, message } => {
-                self.push(Control::RegSend { from: node.own_pid(from), to: name, message })
+                send(Control::RegSend { from: node.own_pid(from), to: name, message })
             }
             stale => unreachable(stale),
         }
     }
 
-    /// A message from a local process (or a plain thread) to a pid of the peer.
-    fn send_term(&self, node: &Inner, from: Option<Pid>, to: Pid, message: Term) {
+    /// The `SEND` of a message from a local process (or a plain thread) to
+    /// a pid of the peer.
+    fn send_control(&self, node: &Inner, from: Option<Pid>, to: Pid, message: Term) -> Control {
         let from = from.filter(|p| p.node() == node.runtime).map(|p| node.own_pid(p));
-        self.push(Control::Send { from, to: self.remote_pid(to), message });
+        Control::Send { from, to: self.remote_pid(to), message }
     }
 
     /// The calling process monitors the process registered as `name` on
@@ -281,14 +353,14 @@ impl Conn {
                     Some(local) if rt::add_link(local, remote) => {
                         self.sets.lock().links.insert((local, remote));
                     }
-                    _ => self.push(Control::Exit { from: to, to: from, reason: Term::atom("noproc") }),
+                    _ => self.push_from_reader(Control::Exit { from: to, to: from, reason: Term::atom("noproc") }),
                 }
             }
             Control::UnlinkId { id, from, to } => {
                 let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to)?);
                 rt::remove_link(local, remote);
                 self.sets.lock().links.remove(&(local, remote));
-                self.push(Control::UnlinkIdAck { id, from: to, to: from });
+                self.push_from_reader(Control::UnlinkIdAck { id, from: to, to: from });
             }
             Control::UnlinkIdAck { .. } => {}
             Control::Exit { from, to, reason } => {
@@ -317,7 +389,12 @@ impl Conn {
                     ok
                 });
                 if !added {
-                    self.push(Control::MonitorPExit { from: to, to: from, reference, reason: Term::atom("noproc") });
+                    self.push_from_reader(Control::MonitorPExit {
+                        from: to,
+                        to: from,
+                        reference,
+                        reason: Term::atom("noproc"),
+                    });
                 }
             }
             Control::DemonitorP { reference, .. } => {
@@ -464,7 +541,7 @@ impl Route for ConnRoute {
             tracing::warn!(%to, "distribution: a message to a remote pid must be a Term (see ember_dist::to_term); dropped");
             return;
         };
-        conn.send_term(&node, from, to, *message);
+        conn.push_message(conn.send_control(&node, from, to, *message));
     }
 
     fn signal(&self, signal: Signal) {
