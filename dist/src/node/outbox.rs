@@ -93,12 +93,17 @@ impl Outbox {
         self.state.lock().pending()
     }
 
-    /// Blocks the calling thread until [`has_room`](Outbox::has_room), or
-    /// `deadline`; returns whether there is room.
-    pub(super) fn wait_room(&self, deadline: Instant) -> bool {
+    /// Blocks the calling thread until [`has_room`](Outbox::has_room);
+    /// returns false if nothing was written for `stall` meanwhile.
+    pub(super) fn wait_room(&self, stall: Duration) -> bool {
         let mut state = self.state.lock();
+        let mut pending = state.pending();
+        let mut deadline = Instant::now() + stall;
         while !state.closed && state.pending() >= self.limit {
-            if self.room.wait_until(&mut state, deadline).timed_out() {
+            if state.pending() < pending {
+                (pending, deadline) = (state.pending(), Instant::now() + stall);
+            }
+            if self.room.wait_until(&mut state, deadline).timed_out() && state.pending() >= pending {
                 return state.closed || state.pending() < self.limit;
             }
         }

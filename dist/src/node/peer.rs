@@ -138,16 +138,22 @@ impl Conn {
 
     /// Sends a message: a sender in a process first waits (sleeping, so its
     /// worker runs others) until the outbox has room, as Erlang suspends a
-    /// sender on a busy distribution port. The wait ends within a tick
-    /// time; a peer that has not taken a byte by then loses the connection
-    /// (with a report), and the message is dropped. Outside processes,
-    /// nothing waits.
+    /// sender on a busy distribution port. A peer that takes nothing for a
+    /// tick time meanwhile loses the connection (with a report), and the
+    /// message is dropped; a slow one only makes the sender wait longer.
+    /// Outside processes, nothing waits.
     pub(crate) fn push_message(&self, control: Control) {
         if ember_runtime::try_self_pid().is_some() && !self.out.has_room() {
-            let deadline = Instant::now() + self.ticktime;
+            let mut deadline = Instant::now() + self.ticktime;
+            let mut pending = self.out.pending();
             let mut step = Duration::from_millis(1);
             while !self.out.has_room() {
-                if Instant::now() >= deadline {
+                let now = Instant::now();
+                let left = self.out.pending();
+                if left < pending {
+                    // Progress: the peer reads, slowly.
+                    (pending, deadline) = (left, now + self.ticktime);
+                } else if now >= deadline {
                     return self.stalled();
                 }
                 ember_runtime::sleep(step);
@@ -161,9 +167,9 @@ impl Conn {
 
     /// The reader thread's answers (`noproc` exits, acks): the reader
     /// blocks until there is room, so a peer that sends without reading is
-    /// itself held back; bounded by a tick time like a sender's wait.
+    /// itself held back; bounded like a sender's wait.
     fn push_from_reader(&self, control: Control) {
-        if !self.out.wait_room(Instant::now() + self.ticktime) {
+        if !self.out.wait_room(self.ticktime) {
             return self.stalled();
         }
         if let Err(e) = self.out.push(&control, false) {
@@ -183,7 +189,7 @@ impl Conn {
         }
     }
 
-    /// The outbox stayed full for a tick time: the peer does not read.
+    /// The outbox stayed full, the peer taking nothing, for a tick time.
     fn stalled(&self) {
         tracing::warn!(
             peer = %self.peer,
