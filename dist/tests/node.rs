@@ -376,7 +376,8 @@ impl ember_runtime::GenServer for Unregistered {
 }
 
 /// The runtime's own API reaches names on the BEAM: `send_named((name,
-/// node))` and `Server::call` on `(name, node)`, with no `Node` method.
+/// node))`, `Server::call` and `Server::cast` on `(name, node)`, with no
+/// `Node` method.
 #[test]
 fn ordinary_send_named_and_server_call_reach_the_beam() {
     if !erlang_available() {
@@ -391,7 +392,7 @@ fn ordinary_send_named_and_server_call_reach_the_beam() {
             "Forms = [begin {ok, T, _} = erl_scan:string(S), {ok, F} = erl_parse:parse_form(T), F end || S <- \
                [\"-module(cnt).\", \"-export([init/1, handle_call/3, handle_cast/2]).\", \
                 \"init(N) -> {ok, N}.\", \"handle_call({add, K}, _, N) -> {reply, N + K, N + K}.\", \
-                \"handle_cast(_, N) -> {noreply, N}.\"]], \
+                \"handle_cast({add, K}, N) -> {noreply, N + K}.\"]], \
              {ok, cnt, Bin} = compile:forms(Forms), {module, cnt} = code:load_binary(cnt, \"cnt.erl\", Bin), \
              {ok, _} = gen_server:start({local, cnt}, cnt, 100, []), register(erl_echo, self()), \
              io:format(\"ready~n\"), \
@@ -409,6 +410,9 @@ fn ordinary_send_named_and_server_call_reach_the_beam() {
         let add = |k| tuple(vec![Term::atom("add"), Term::Int(k)]);
         assert_eq!(cnt.call(add(5)).unwrap(), Term::Int(105));
         assert_eq!(cnt.call_timeout(add(1), Some(BOUND)).unwrap(), Term::Int(106));
+        // A cast, then a call: they keep their order.
+        cnt.cast(add(1000));
+        assert_eq!(cnt.call(add(0)).unwrap(), Term::Int(1106));
         let nobody = Server::<TermServer>::new(("nobody", erl.name()));
         assert_eq!(nobody.call(Term::atom("x")).unwrap_err(), CallError::NoProc);
         // A typed handle whose types were never registered: an error value,

@@ -532,7 +532,7 @@ pub trait Distribution: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// `{name, node} ! msg` from the local process `from`, for a `node`
     /// other than this one. Never blocks: a node not yet connected is
-    /// dialled meanwhile. `msg` may be a [`RemoteCall`].
+    /// dialled meanwhile. `msg` may be a [`RemoteCall`] or a [`RemoteCast`].
     fn send_named(&self, from: Pid, name: &Name, node: &str, msg: Box<dyn Any + Send>);
     /// Called in the process `from`: monitors the process registered as
     /// `name` on `node` ([`record_monitor`] and announce it), connecting
@@ -593,6 +593,16 @@ pub struct RemoteCall {
     pub request: Box<dyn Any + Send>,
     /// The type the caller waits for: the handle's `Reply`.
     pub reply: TypeId,
+}
+
+/// A `gen_server` cast to a name on another node, as `Server::cast` sends
+/// it through [`Distribution::send_named`]: the distribution encodes it as
+/// OTP's `{'$gen_cast', Request}` (a request with no term form is dropped,
+/// as a cast to nobody is).
+#[derive(Debug)]
+pub struct RemoteCast {
+    /// The request: the handle's `Cast` value.
+    pub request: Box<dyn Any + Send>,
 }
 
 /// The answer to a [`RemoteCall`]: the reply, as a value of the caller's

@@ -157,8 +157,10 @@ impl Inner {
         let atom = Atom::new(peer);
         let (alive, host) = split_name(peer)?;
         check_loopback_host(host, peer)?;
-        // One dial at a time, so two callers do not both connect.
-        let _one = self.connecting.try_lock_until(deadline).ok_or_else(|| NodeError::Connect(timed_out()))?;
+        // One dial at a time per peer, so two callers do not both connect
+        // (and a peer that does not answer holds up only its own dials).
+        let lock = self.connecting.lock().entry(atom.clone()).or_default().clone();
+        let _one = lock.try_lock_until(deadline).ok_or_else(|| NodeError::Connect(timed_out()))?;
         if self.is_stopped() {
             return Err(NodeError::Stopped);
         }

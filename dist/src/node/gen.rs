@@ -77,7 +77,7 @@ where
 }
 
 /// The handle type for `gen_server` calls whose request and reply are
-/// [`Term`]s: `Server::<TermServer>::new((name, node))` calls any
+/// [`Term`]s: `Server::<TermServer>::new((name, node))` calls (and casts to) any
 /// `gen_server` of another node (an Erlang one, or an Ember GenServer
 /// [exposed](super::Node::expose) there) by OTP's protocol. It is never
 /// started; typed handles work too, once their types are registered
@@ -102,7 +102,7 @@ impl GenServer for TermServer {
     type Arg = ();
     type Call = Term;
     type Reply = Term;
-    type Cast = ();
+    type Cast = Term;
     type Continue = ();
     /// A handle type only: starting it is refused.
     fn init(_: ()) -> Init<Self> {

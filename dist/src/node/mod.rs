@@ -37,7 +37,7 @@ mod wire;
 
 pub use gen::TermServer;
 pub use reason::{reason_to_term, term_to_reason};
-pub use wire::register_call_types;
+pub use wire::{register_call_types, register_cast_type};
 
 use crate::connection::Limits;
 use crate::control::Control;
@@ -45,7 +45,7 @@ use crate::cookie::Cookie;
 use crate::epmd::{Epmd, EpmdError, Registration};
 use crate::handshake::{Config, HandshakeError};
 use crate::term::{Atom, Pid as DistPid, Reference, Term};
-use ember_runtime::node::{Distribution, RemoteCall, RemoteReply};
+use ember_runtime::node::{Distribution, RemoteCall, RemoteCast, RemoteReply};
 use ember_runtime::{Name, Pid, Ref};
 use parking_lot::{Mutex, RwLock};
 use peer::Conn;
@@ -262,7 +262,7 @@ impl Builder {
             limits: self.limits,
             registration: Mutex::new(Some(registration)),
             peers: Mutex::new(Peers::default()),
-            connecting: Mutex::new(()),
+            connecting: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
             port,
             exposed: RwLock::new(HashMap::new()),
@@ -519,8 +519,9 @@ pub(crate) struct Inner {
     limits: Limits,
     registration: Mutex<Option<Registration>>,
     peers: Mutex<Peers>,
-    /// One connection attempt at a time (so two callers do not both dial).
-    connecting: Mutex<()>,
+    /// One connection attempt at a time per peer (so two callers do not
+    /// both dial it): a lock per peer name ever dialled.
+    connecting: Mutex<HashMap<Atom, Arc<Mutex<()>>>>,
     stopped: AtomicBool,
     port: u16,
     /// Names whose `gen_server:call`s a typed Ember GenServer serves, with
@@ -612,15 +613,22 @@ impl Inner {
                     return;
                 }
             },
-            Err(msg) => {
-                match msg.downcast::<Term>() {
+            Err(msg) => match msg.downcast::<RemoteCast>() {
+                Ok(cast) => match wire::encode(&*cast.request) {
+                    Ok(request) => (Term::tuple(vec![Term::atom("$gen_cast"), request]), None),
+                    Err(why) => {
+                        tracing::warn!(name, node, %why, "distribution: a cast to another node was dropped");
+                        return;
+                    }
+                },
+                Err(msg) => match msg.downcast::<Term>() {
                     Ok(term) => (*term, None),
                     Err(_) => {
                         tracing::warn!(name, node, "distribution: a message to a remote name must be a Term (see ember_dist::to_term); dropped");
                         return;
                     }
-                }
-            }
+                },
+            },
         };
         let (peer, name) = (Atom::new(node), Atom::new(name));
         match (self.conn(&peer), call) {

@@ -64,6 +64,28 @@ where
     table.decode.insert(TypeId::of::<G::Reply>(), decode_as::<G::Reply>);
 }
 
+/// Lets `Server::<G>::cast` reach a `G` on another node: `G::Cast` is sent
+/// in its serde term form, as `{'$gen_cast', Request}`. A [`Term`] needs no
+/// registration; an unregistered type is dropped with a warning.
+///
+/// ```
+/// use ember_runtime::gen_server::{GenServer, Init};
+/// struct Log;
+/// impl GenServer for Log {
+///     type Arg = (); type Call = (); type Reply = (); type Cast = String; type Continue = ();
+///     fn init(_: ()) -> Init<Self> { Init::Ok(Log) }
+/// }
+/// ember_dist::node::register_cast_type::<Log>();
+/// // Server::<Log>::new(("log", "other@localhost")).cast("hello".into())
+/// ```
+pub fn register_cast_type<G>()
+where
+    G: GenServer,
+    G::Cast: Serialize,
+{
+    TABLE.write().encode.insert(TypeId::of::<G::Cast>(), encode_as::<G::Cast>);
+}
+
 fn encode_as<T: Serialize + 'static>(value: &(dyn Any + Send)) -> Result<Term, String> {
     let value = value.downcast_ref::<T>().ok_or("a value of another type")?;
     to_term(value).map_err(|e| e.to_string())
@@ -73,7 +95,7 @@ fn decode_as<T: DeserializeOwned + Send + 'static>(term: Term) -> Result<Box<dyn
     from_term::<T>(term).map(|v| Box::new(v) as Box<dyn Any + Send>).map_err(|e| e.to_string())
 }
 
-/// The term form of a call's request.
+/// The term form of a call's or a cast's request.
 pub(super) fn encode(value: &(dyn Any + Send)) -> Result<Term, String> {
     if let Some(term) = value.downcast_ref::<Term>() {
         return Ok(term.clone());

@@ -253,6 +253,15 @@ fn call_remote<S: GenServer>(
 }
 
 pub(crate) fn cast<C: Send + 'static>(dest: &Dest, request: C) {
+    if let Dest::Remote(name, node) = &*dest.local() {
+        // `{'$gen_cast', Request}` from the distribution; nowhere to go
+        // outside a process (no node to send from).
+        if let Some(cur) = try_current() {
+            let cast = crate::node::RemoteCast { request: Box::new(request) };
+            crate::node::send_named_remote(&cur, name, node, Box::new(cast));
+        }
+        return;
+    }
     if let Some(pid) = dest.whereis() {
         crate::mailbox::send(pid, CastMsg(request));
     }
