@@ -766,3 +766,53 @@ fn a_peer_that_stops_reading_meets_a_bounded_outbox() {
     })
     .unwrap();
 }
+
+/// A peer whose gen_server answers a call by plain `SEND` to the caller's
+/// pid (OTP before 24 ignores the alias): the answer still reaches the
+/// call. The peer is played by hand over the protocol.
+#[test]
+fn a_call_answered_by_pid_rather_than_alias_returns() {
+    use ember_dist::connection::{Incoming, Limits, Reader, Writer};
+    use ember_dist::control::Control;
+    use ember_dist::handshake::{self, Config, Status};
+    use ember_dist::node::TermServer;
+    use std::io::BufReader;
+    use std::net::TcpListener;
+    common::ensure_epmd();
+    let alive = unique("oldotp");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let registration = ember_dist::epmd::Epmd::localhost().register(&alive, port, true).unwrap();
+    let peer_name = format!("{alive}@localhost");
+    let config = Config::new(&peer_name, Cookie::new(COOKIE), handshake::random_creation()).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(BOUND)).unwrap();
+        let session = handshake::accept(&mut s, &config).unwrap().respond(Status::Ok).unwrap();
+        let mut w = Writer::new(s.try_clone().unwrap(), &session, &Limits::default());
+        let mut r = Reader::new(BufReader::new(s), Limits::default());
+        loop {
+            match r.read().unwrap() {
+                Incoming::Message(Control::RegSend { message, .. }) => {
+                    let [_, from, request] = message.as_tuple().unwrap() else { panic!("{message}") };
+                    let [Term::Pid(caller), tag] = from.as_tuple().unwrap() else { panic!("{from}") };
+                    let reply = Term::tuple(vec![tag.clone(), Term::tuple(vec![Term::atom("got"), request.clone()])]);
+                    w.send(&Control::Send { from: None, to: caller.clone(), message: reply }).unwrap();
+                    return;
+                }
+                Incoming::Message(_) | Incoming::Tick => {}
+            }
+        }
+    });
+    ember_runtime::run(move || {
+        let (node, _) = start_node();
+        let server = ember_runtime::Server::<TermServer>::new(("srv", peer_name.as_str()));
+        let reply = server.call(Term::atom("hello")).unwrap();
+        assert_eq!(reply, tuple(vec![Term::atom("got"), Term::atom("hello")]));
+        assert!(receive_timeout::<Term>(std::time::Duration::ZERO).is_none(), "nothing left in the mailbox");
+        node.stop();
+    })
+    .unwrap();
+    peer.join().unwrap();
+    drop(registration);
+}

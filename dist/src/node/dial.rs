@@ -20,10 +20,20 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-/// At most this many messages and signals wait for one dial; more are
+/// At most this many messages and signals wait for one dial, and at most
+/// the node's outbox limit in bytes (the first always waits); more are
 /// treated as if the dial had failed (a node that cannot be reached soon
 /// must not make its senders' queue grow without end).
 pub(super) const MAX_PENDING: usize = 4096;
+
+/// What waits for one dial.
+pub(super) struct Waiting {
+    /// The dial's number (see `Inner::dial_done`).
+    id: u64,
+    pub(super) items: Vec<Pending>,
+    /// About how many bytes `items` take on the wire.
+    bytes: usize,
+}
 
 /// What waits for a connection.
 pub(super) enum Pending {
@@ -33,6 +43,40 @@ pub(super) enum Pending {
     Signal { number: u32, signal: Signal },
     /// `{name, node} ! message`.
     Named { from: Pid, name: Atom, message: Term },
+}
+
+impl Pending {
+    /// About how many bytes this takes on the wire.
+    fn size(&self) -> usize {
+        match self {
+            Pending::Message { message, .. } | Pending::Named { message, .. } => wire_size(message),
+            Pending::Signal { .. } => 64,
+        }
+    }
+}
+
+/// About how many bytes `term` takes on the wire: its binaries and atoms,
+/// and 9 bytes for every term. Bounds what waits for a dial without
+/// encoding it (no recursion: a term may be deep).
+fn wire_size(term: &Term) -> usize {
+    let mut size = 0usize;
+    let mut stack = vec![term];
+    while let Some(t) = stack.pop() {
+        size = size.saturating_add(9);
+        match t {
+            Term::Atom(a) => size = size.saturating_add(a.as_str().len()),
+            Term::Binary(b) => size = size.saturating_add(b.len()),
+            Term::BitString(b) => size = size.saturating_add(b.bytes().len()),
+            Term::List(items) | Term::Tuple(items) => stack.extend(items),
+            Term::ImproperList(items, tail) => {
+                stack.extend(items);
+                stack.push(tail);
+            }
+            Term::Map(m) => m.iter().for_each(|(k, v)| stack.extend([k, v])),
+            _ => {}
+        }
+    }
+    size
 }
 
 /// What an unreachable node gives: the message is dropped; a link breaks
@@ -108,9 +152,11 @@ impl Inner {
             drop(peers);
             return unreachable(item);
         }
-        if let Some((_, queue)) = peers.dialing.get_mut(peer) {
-            if queue.len() < MAX_PENDING {
-                queue.push(item);
+        let size = item.size();
+        if let Some(waiting) = peers.dialing.get_mut(peer) {
+            if waiting.items.len() < MAX_PENDING && waiting.bytes.saturating_add(size) <= self.outbox_limit {
+                waiting.bytes += size;
+                waiting.items.push(item);
             } else {
                 drop(peers);
                 tracing::warn!(%peer, "distribution: too much waits for the connection; treated as unreachable");
@@ -120,7 +166,7 @@ impl Inner {
         }
         peers.next_dial += 1;
         let id = peers.next_dial;
-        peers.dialing.insert(peer.clone(), (id, vec![item]));
+        peers.dialing.insert(peer.clone(), Waiting { id, items: vec![item], bytes: size });
         drop(peers);
         let (this, name) = (self.clone(), peer.clone());
         let dial = move || {
@@ -143,7 +189,7 @@ impl Inner {
         let items = {
             let mut peers = self.peers.lock();
             match peers.dialing.get(peer) {
-                Some((queued_for, _)) if *queued_for == id => peers.dialing.remove(peer).map(|(_, items)| items),
+                Some(waiting) if waiting.id == id => peers.dialing.remove(peer).map(|w| w.items),
                 _ => None,
             }
         };

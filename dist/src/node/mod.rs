@@ -503,7 +503,7 @@ struct Peers {
     /// The live connection to each peer.
     conns: HashMap<Atom, Arc<Conn>>,
     /// What waits for a dial under way, by peer, with the dial's number.
-    dialing: HashMap<Atom, (u64, Vec<dial::Pending>)>,
+    dialing: HashMap<Atom, dial::Waiting>,
     next_dial: u64,
 }
 
@@ -702,7 +702,7 @@ impl Inner {
         for n in numbers {
             ember_runtime::node::set_route(n, None);
         }
-        dialing.into_values().flat_map(|(_, items)| items).for_each(dial::unreachable);
+        dialing.into_values().flat_map(|w| w.items).for_each(dial::unreachable);
         LOCAL_NODES.write().retain(|n| !std::ptr::eq(&**n, self));
         // Wake the listener out of accept.
         let _ = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], self.port)), Duration::from_secs(1));

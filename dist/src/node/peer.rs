@@ -93,8 +93,8 @@ impl Conn {
             // What waited for this peer goes first, before any later send:
             // under the lock, so that no sender sees the connection before
             // its earlier messages are in it.
-            if let Some((_, items)) = peers.dialing.remove(&peer) {
-                for item in items {
+            if let Some(waiting) = peers.dialing.remove(&peer) {
+                for item in waiting.items {
                     conn.deliver(node, item, false);
                 }
             }
@@ -302,6 +302,24 @@ impl Conn {
         }
     }
 
+    /// The tag of `{[alias | Tag], Reply}`, the answer to a call of ours.
+    fn reply_tag(node: &Inner, message: &Term) -> Option<Ref> {
+        let [Term::ImproperList(head, tail), _] = message.as_tuple()? else { return None };
+        let (Some(alias), Term::Ref(tag)) = (head.first(), &**tail) else { return None };
+        (head.len() == 1 && alias.as_atom() == Some("alias")).then(|| node.local_ref(tag)).flatten()
+    }
+
+    /// `message` (`{Tag, Reply}`) answers the call `tag`, if one waits:
+    /// the reply, decoded as its caller's type, goes to the caller.
+    fn answer(&self, tag: Ref, message: &Term) {
+        let Some((caller, reply)) = self.sets.lock().calls.remove(&tag) else { return };
+        let value = match message.as_tuple() {
+            Some([_, reply_term]) => super::wire::decode(reply, reply_term.clone()),
+            _ => Err(format!("not a gen_server reply: {message}")),
+        };
+        rt::deliver_reply(caller, rt::RemoteReply { tag, value });
+    }
+
     /// A pid of this node, as the peer names it (`None`: another node's, or
     /// an older incarnation of this one: no process).
     fn ours(node: &Inner, pid: &DistPid) -> Option<Pid> {
@@ -329,7 +347,16 @@ impl Conn {
     fn act(&self, node: &Inner, control: Control) -> Option<()> {
         match control {
             Control::Send { to, message, .. } => {
-                ember_runtime::send(Self::ours(node, &to)?, message);
+                let to = Self::ours(node, &to)?;
+                // A peer that answers a call by pid rather than by alias
+                // (the gen_server of an OTP before 24).
+                if let Some(tag) = Self::reply_tag(node, &message) {
+                    if self.sets.lock().calls.get(&tag).is_some_and(|(caller, _)| *caller == to) {
+                        self.answer(tag, &message);
+                        return Some(());
+                    }
+                }
+                ember_runtime::send(to, message);
             }
             Control::RegSend { to, message, .. } => {
                 if let Some(adapter) = node.exposed.read().get(to.as_str()) {
@@ -345,13 +372,7 @@ impl Conn {
             // Ember's aliases are the tags of its calls to other nodes: the
             // answer `{[alias | Tag], Reply}` of an expected call.
             Control::AliasSend { alias, message, .. } => {
-                let tag = node.local_ref(&alias)?;
-                let (caller, reply) = self.sets.lock().calls.remove(&tag)?;
-                let value = match message.as_tuple() {
-                    Some([_, reply_term]) => super::wire::decode(reply, reply_term.clone()),
-                    _ => Err(format!("not a gen_server reply: {message}")),
-                };
-                rt::deliver_reply(caller, rt::RemoteReply { tag, value });
+                self.answer(node.local_ref(&alias)?, &message);
             }
             Control::Link { from, to } => {
                 let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to));
