@@ -210,9 +210,9 @@ impl Builder {
     /// distribution port. A peer that takes nothing for a tick time loses
     /// the connection, with a report: links and monitors over it fire
     /// `noconnection`, and the waiting message is dropped. Signals (links,
-    /// exits, monitors) and sends from outside processes never wait; if
-    /// they pile up past twice the limit, the connection is closed the
-    /// same way.
+    /// exits, monitors), the answers the node gives by itself (`noproc`,
+    /// acks) and sends from outside processes never wait; if they pile up
+    /// past twice the limit, the connection is closed the same way.
     ///
     /// ```
     /// let _ = ember_dist::node::Builder::new("a@localhost", ember_dist::Cookie::new("c"))

@@ -10,11 +10,11 @@
 //!
 //! The outbox is bounded by `limit` bytes (queued, and taken by the writer
 //! thread but not yet written). A message sender waits for room before
-//! queuing ([`Outbox::has_room`], [`Outbox::wait_room`]), as Erlang
-//! suspends a process that sends on a busy distribution port; what cannot
-//! wait (signals from the runtime's exit paths, senders outside processes)
-//! is queued anyway, up to twice the limit: past that, the connection is
-//! beyond saving and [`push`](Outbox::push) says so.
+//! queuing ([`Outbox::has_room`]), as Erlang suspends a process that
+//! sends on a busy distribution port; what cannot wait (signals from the
+//! runtime's exit paths, senders outside processes, the reader thread's
+//! answers) is queued anyway, up to twice the limit: past that, the
+//! connection is beyond saving and [`push`](Outbox::push) says so.
 
 use crate::connection::{ConnectionError, Writer};
 use crate::control::Control;
@@ -67,8 +67,6 @@ pub(super) struct Outbox {
     state: Mutex<State>,
     /// Wakes the writer thread: bytes to write, or closing.
     kick: Condvar,
-    /// Wakes senders waiting outside processes: bytes written, or closing.
-    room: Condvar,
     /// For the senders' non-blocking writes.
     stream: TcpStream,
     /// The byte bound (see the module's documentation).
@@ -78,7 +76,7 @@ pub(super) struct Outbox {
 impl Outbox {
     pub(super) fn new(stream: TcpStream, writer: Writer<Vec<u8>>, limit: usize) -> Outbox {
         let state = State { writer, busy: false, last_write: Instant::now(), in_flight: 0, closed: false };
-        Outbox { state: Mutex::new(state), kick: Condvar::new(), room: Condvar::new(), stream, limit }
+        Outbox { state: Mutex::new(state), kick: Condvar::new(), stream, limit }
     }
 
     /// Whether a message may be queued now: fewer than `limit` bytes wait
@@ -91,23 +89,6 @@ impl Outbox {
     /// How many bytes wait for the socket.
     pub(super) fn pending(&self) -> usize {
         self.state.lock().pending()
-    }
-
-    /// Blocks the calling thread until [`has_room`](Outbox::has_room);
-    /// returns false if nothing was written for `stall` meanwhile.
-    pub(super) fn wait_room(&self, stall: Duration) -> bool {
-        let mut state = self.state.lock();
-        let mut pending = state.pending();
-        let mut deadline = Instant::now() + stall;
-        while !state.closed && state.pending() >= self.limit {
-            if state.pending() < pending {
-                (pending, deadline) = (state.pending(), Instant::now() + stall);
-            }
-            if self.room.wait_until(&mut state, deadline).timed_out() && state.pending() >= pending {
-                return state.closed || state.pending() < self.limit;
-            }
-        }
-        true
     }
 
     /// Sends `control`, or queues it behind what is waiting. An error means
@@ -160,7 +141,6 @@ impl Outbox {
         state.closed = true;
         drop(state);
         self.kick.notify_one();
-        self.room.notify_all();
     }
 
     /// The writer thread's loop: writes what senders left, ticks after
@@ -193,10 +173,8 @@ impl Outbox {
             state.last_write = Instant::now();
             if let Err(e) = written {
                 state.closed = true;
-                self.room.notify_all();
                 return Err(e);
             }
-            self.room.notify_all();
         }
     }
 }

@@ -165,18 +165,6 @@ impl Conn {
         }
     }
 
-    /// The reader thread's answers (`noproc` exits, acks): the reader
-    /// blocks until there is room, so a peer that sends without reading is
-    /// itself held back; bounded like a sender's wait.
-    fn push_from_reader(&self, control: Control) {
-        if !self.out.wait_room(self.ticktime) {
-            return self.stalled();
-        }
-        if let Err(e) = self.out.push(&control, false) {
-            self.push_failed(e);
-        }
-    }
-
     fn push_failed(&self, e: PushError) {
         match e {
             PushError::Io(e) => tracing::info!(peer = %self.peer, error = %e, "distribution: write failed"),
@@ -380,14 +368,17 @@ impl Conn {
                     Some(local) if rt::add_link(local, remote) => {
                         self.sets.lock().links.insert((local, remote));
                     }
-                    _ => self.push_from_reader(Control::Exit { from: to, to: from, reason: Term::atom("noproc") }),
+                    // The reader's answers never wait: a reader blocked on a
+                    // full outbox would stop reading, and two nodes doing
+                    // so would wait on each other.
+                    _ => self.push(Control::Exit { from: to, to: from, reason: Term::atom("noproc") }),
                 }
             }
             Control::UnlinkId { id, from, to } => {
                 let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to)?);
                 rt::remove_link(local, remote);
                 self.sets.lock().links.remove(&(local, remote));
-                self.push_from_reader(Control::UnlinkIdAck { id, from: to, to: from });
+                self.push(Control::UnlinkIdAck { id, from: to, to: from });
             }
             Control::UnlinkIdAck { .. } => {}
             Control::Exit { from, to, reason } => {
@@ -416,12 +407,7 @@ impl Conn {
                     ok
                 });
                 if !added {
-                    self.push_from_reader(Control::MonitorPExit {
-                        from: to,
-                        to: from,
-                        reference,
-                        reason: Term::atom("noproc"),
-                    });
+                    self.push(Control::MonitorPExit { from: to, to: from, reference, reason: Term::atom("noproc") });
                 }
             }
             Control::DemonitorP { reference, .. } => {
