@@ -45,6 +45,15 @@ impl State {
     }
 }
 
+/// What a push does when the outbox is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Room {
+    /// Queue nothing: the caller waits and tries again (a message).
+    Wait,
+    /// Queue it; past twice the limit, close (what cannot wait).
+    Bounded,
+}
+
 /// Why a push failed.
 #[derive(Debug)]
 pub(super) enum PushError {
@@ -79,39 +88,37 @@ impl Outbox {
         Outbox { state: Mutex::new(state), kick: Condvar::new(), stream, limit }
     }
 
-    /// Whether a message may be queued now: fewer than `limit` bytes wait
-    /// (or the outbox is closed, and drops it).
-    pub(super) fn has_room(&self) -> bool {
-        let state = self.state.lock();
-        state.closed || state.pending() < self.limit
-    }
-
     /// How many bytes wait for the socket.
     pub(super) fn pending(&self) -> usize {
         self.state.lock().pending()
     }
 
-    /// Sends `control`, or queues it behind what is waiting. An error means
-    /// the socket failed, or (`bounded`) that more than twice the limit
-    /// waits: the outbox is closed (the writer thread returns). A message
-    /// that does not encode is dropped with a warning.
-    pub(super) fn push(&self, control: &Control, bounded: bool) -> Result<(), PushError> {
+    /// Sends `control`, or queues it behind what is waiting. `Ok(false)`:
+    /// [`Room::Wait`] and the limit is reached, nothing was done. An error
+    /// means the socket failed, or ([`Room::Bounded`]) that more than twice
+    /// the limit waits: the outbox is closed (the writer thread returns). A
+    /// closed outbox drops what it is given; a message that does not encode
+    /// is dropped with a warning.
+    pub(super) fn push(&self, control: &Control, room: Room) -> Result<bool, PushError> {
         let mut state = self.state.lock();
         if state.closed {
-            return Ok(());
+            return Ok(true);
+        }
+        if room == Room::Wait && state.pending() >= self.limit {
+            return Ok(false);
         }
         if let Err(e) = state.writer.send(control) {
             // Nothing was queued.
             tracing::warn!(error = %e, "distribution: a message that does not encode was dropped");
-            return Ok(());
+            return Ok(true);
         }
         if state.busy {
             let pending = state.pending();
-            if bounded && pending > self.limit.saturating_mul(2) {
+            if room == Room::Bounded && pending > self.limit.saturating_mul(2) {
                 self.close_locked(state);
                 return Err(PushError::Overflow(pending));
             }
-            return Ok(());
+            return Ok(true);
         }
         let buf = state.writer.get_mut();
         match send_nonblocking(&self.stream, buf) {
@@ -129,7 +136,7 @@ impl Outbox {
             drop(state);
             self.kick.notify_one();
         }
-        Ok(())
+        Ok(true)
     }
 
     /// No more writes; wakes the writer thread so that it returns.
@@ -258,7 +265,7 @@ mod tests {
         let payload = Term::Binary(vec![7; 20_000]);
         let push = |i: i64| {
             let message = Term::tuple(vec![Term::Int(i), payload.clone()]);
-            outbox.push(&Control::Send { from: None, to: to.clone(), message }, true).unwrap();
+            outbox.push(&Control::Send { from: None, to: to.clone(), message }, Room::Bounded).unwrap();
         };
         // Fill the socket first, nobody reading: the writer thread takes over.
         let mut i = 0;
@@ -311,8 +318,8 @@ mod tests {
         let to = Pid { node: Atom::new("b@localhost"), id: 1, serial: 0, creation: 2 };
         let message = Term::Binary(vec![7; 1000]);
         let overflowed = (0..200_000).find_map(|_| {
-            match outbox.push(&Control::Send { from: None, to: to.clone(), message: message.clone() }, true) {
-                Ok(()) => {
+            match outbox.push(&Control::Send { from: None, to: to.clone(), message: message.clone() }, Room::Bounded) {
+                Ok(_) => {
                     assert!(outbox.pending() <= 2 * LIMIT + 1100);
                     None
                 }
@@ -320,7 +327,7 @@ mod tests {
             }
         });
         assert!(matches!(overflowed, Some(PushError::Overflow(n)) if n > 2 * LIMIT), "{overflowed:?}");
-        assert!(outbox.has_room(), "closed: a message is dropped, nobody waits");
-        outbox.push(&Control::Send { from: None, to, message }, true).unwrap();
+        let pushed = outbox.push(&Control::Send { from: None, to, message }, Room::Wait).unwrap();
+        assert!(pushed, "closed: a message is dropped, nobody waits");
     }
 }

@@ -5,7 +5,7 @@
 //! when the connection is lost.
 
 use super::dial::{unreachable, unreachable_signal, Pending};
-use super::outbox::{Outbox, PushError};
+use super::outbox::{Outbox, PushError, Room};
 use super::{nodedown, reason_to_term, term_to_reason, Inner};
 use crate::connection::{Incoming, Reader, Writer};
 use crate::control::{Control, ProcessRef};
@@ -131,37 +131,37 @@ impl Conn {
     /// socket fails is closed by its writer thread; one whose outbox
     /// overflows is ended here, with a report.
     pub(crate) fn push(&self, control: Control) {
-        if let Err(e) = self.out.push(&control, true) {
+        if let Err(e) = self.out.push(&control, Room::Bounded) {
             self.push_failed(e);
         }
     }
 
-    /// Sends a message: a sender in a process first waits (sleeping, so its
+    /// Sends a message: a sender in a process waits (sleeping, so its
     /// worker runs others) until the outbox has room, as Erlang suspends a
     /// sender on a busy distribution port. A peer that takes nothing for a
     /// tick time meanwhile loses the connection (with a report), and the
     /// message is dropped; a slow one only makes the sender wait longer.
-    /// Outside processes, nothing waits.
+    /// Outside processes, nothing waits (as for a signal).
     pub(crate) fn push_message(&self, control: Control) {
-        if ember_runtime::try_self_pid().is_some() && !self.out.has_room() {
-            let mut deadline = Instant::now() + self.ticktime;
-            let mut pending = self.out.pending();
-            let mut step = Duration::from_millis(1);
-            while !self.out.has_room() {
-                let now = Instant::now();
-                let left = self.out.pending();
-                if left < pending {
-                    // Progress: the peer reads, slowly.
-                    (pending, deadline) = (left, now + self.ticktime);
-                } else if now >= deadline {
-                    return self.stalled();
-                }
-                ember_runtime::sleep(step);
-                step = (step * 2).min(Duration::from_millis(16));
+        let room = if ember_runtime::try_self_pid().is_some() { Room::Wait } else { Room::Bounded };
+        let mut waited: Option<(usize, Instant, Duration)> = None;
+        loop {
+            match self.out.push(&control, room) {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => return self.push_failed(e),
             }
-        }
-        if let Err(e) = self.out.push(&control, false) {
-            self.push_failed(e);
+            let now = Instant::now();
+            let pending = self.out.pending();
+            let (last, deadline, step) = waited.get_or_insert((pending, now + self.ticktime, Duration::from_millis(1)));
+            if pending < *last {
+                // Progress: the peer reads, slowly.
+                (*last, *deadline) = (pending, now + self.ticktime);
+            } else if now >= *deadline {
+                return self.stalled();
+            }
+            ember_runtime::sleep(*step);
+            *step = (*step * 2).min(Duration::from_millis(16));
         }
     }
 
