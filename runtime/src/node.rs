@@ -14,6 +14,12 @@
 //! route the node is unreachable: messages are dropped (as sends to a dead
 //! pid are), links and monitors fire `noconnection` at once.
 //!
+//! Names on other nodes go through the runtime's [`Distribution`], one per
+//! runtime ([`set_distribution`]): [`crate::send_named`] on
+//! `(name, node)`, and `Server::call` / `Server::cast` on it, whose typed
+//! requests cross as [`RemoteCall`] / [`RemoteCast`] and whose answer
+//! comes back as a [`RemoteReply`] ([`deliver_reply`]).
+//!
 //! The other direction, signals that arrive from a connection, uses the
 //! functions of this module ([`deliver_exit`], [`deliver_down`],
 //! [`add_link`], [`add_monitor`], ...), which work from any thread.
