@@ -1,15 +1,16 @@
 //! Erlang distribution between nodes on one machine: small-message
 //! round trips and throughput, Ember↔BEAM both ways, Ember↔Ember, and
 //! BEAM↔BEAM beside them (issue 17's benchmark), printing the peers'
-//! output contract:
+//! output contract (`benches/peers/README.md`):
 //!
 //! ```text
-//! RESULT <workload> <pair> <value> <unit>
+//! RESULT <workload> <impl> <value> <unit>
 //! ```
 //!
 //! ```text
 //! cargo bench --bench dist_peers              # needs erl and epmd (apt-get install erlang-base)
 //! cargo bench --bench dist_peers -- --quick   # 10x fewer messages
+//! benches/compare dist                        # in a sitting, into docs/BENCHMARKS.md
 //! ```
 //!
 //! | workload | unit | what |
@@ -22,7 +23,21 @@
 //! loopback TCP like the others) and `beam_beam` (two `erl` nodes). Every node
 //! is hidden, on 127.0.0.1, with the same cookie; the BEAM nodes run with
 //! default flags. The BEAM clients time themselves with
-//! `erlang:monotonic_time` and print their own `RESULT` line.
+//! `erlang:monotonic_time`.
+//!
+//! For `benches/compare`'s report (rows of Ember beside Erlang) each pair
+//! becomes a workload and an implementation; `beam_beam`, the baseline of
+//! every row, is printed once per row:
+//!
+//! | pair | RESULT id | impl |
+//! |---|---|---|
+//! | `ember_ember` | `dist_roundtrip`, `dist_throughput` | `ember` |
+//! | `ember_beam` | `dist_roundtrip_to_beam`, `dist_throughput_to_beam` | `ember` |
+//! | `beam_ember` | `dist_roundtrip_from_beam`, `dist_throughput_from_beam` | `ember` |
+//! | `beam_beam` | each of the six | `erlang` |
+//!
+//! A `# dist_peers <pair>: ...` comment line beside each keeps the pair's
+//! own figure readable.
 
 #[path = "../dist/tests/common/mod.rs"]
 mod erl;
@@ -51,11 +66,11 @@ fn beam_client(server: &str, sizes: &Sizes, pair: &str) -> String {
         "S = '{server}', pong = net_adm:ping(S), io:format(\"ready~n\"), E = {{echo, S}}, K = {{sink, S}}, \
          RT = fun R(0) -> ok; R(I) -> E ! {{self(), I}}, receive I -> R(I - 1) end end, \
          RT(1000), T0 = erlang:monotonic_time(microsecond), RT({rt}), T1 = erlang:monotonic_time(microsecond), \
-         io:format(\"RESULT dist_roundtrip {pair} ~.1f roundtrips/s~n\", [{rt} * 1.0e6 / (T1 - T0)]), \
+         io:format(\"FIGURE dist_roundtrip {pair} ~.1f roundtrips/s~n\", [{rt} * 1.0e6 / (T1 - T0)]), \
          TP = fun F(0) -> ok; F(I) -> K ! {{self(), I}}, F(I - 1) end, \
          T2 = erlang:monotonic_time(microsecond), TP({m}), K ! {{done, self()}}, \
          receive {{count, {m}}} -> ok end, T3 = erlang:monotonic_time(microsecond), \
-         io:format(\"RESULT dist_throughput {pair} ~.1f msgs/s~n\", [{m} * 1.0e6 / (T3 - T2)]), \
+         io:format(\"FIGURE dist_throughput {pair} ~.1f msgs/s~n\", [{m} * 1.0e6 / (T3 - T2)]), \
          io:format(\"done~n\"), receive stop -> ok end",
         rt = sizes.roundtrips,
         m = sizes.messages,
@@ -103,7 +118,7 @@ fn ember_client(node: &Node, server: &str, sizes: &Sizes, pair: &str) {
     let t0 = Instant::now();
     roundtrips(sizes.roundtrips);
     let rate = sizes.roundtrips as f64 / t0.elapsed().as_secs_f64();
-    println!("RESULT dist_roundtrip {pair} {rate:.1} roundtrips/s");
+    result("dist_roundtrip", pair, rate, "roundtrips/s");
     let t0 = Instant::now();
     for i in 0..sizes.messages {
         node.send_named("sink", server, Term::tuple(vec![me.clone(), Term::Int(i as i64)])).unwrap();
@@ -112,7 +127,7 @@ fn ember_client(node: &Node, server: &str, sizes: &Sizes, pair: &str) {
     let want = Term::tuple(vec![Term::atom("count"), Term::Int(sizes.messages as i64)]);
     receive_if::<Term>(|t| *t == want);
     let rate = sizes.messages as f64 / t0.elapsed().as_secs_f64();
-    println!("RESULT dist_throughput {pair} {rate:.1} msgs/s");
+    result("dist_throughput", pair, rate, "msgs/s");
 }
 
 fn node_name(prefix: &str) -> String {
@@ -204,15 +219,35 @@ fn main() {
     }
 }
 
-/// Prints the client's RESULT lines until it says `done`.
+/// Prints the figure of `pair` on `workload` (`dist_roundtrip` or
+/// `dist_throughput`) as the report's rows (see the module's table).
+fn result(workload: &str, pair: &str, value: f64, unit: &str) {
+    println!("# dist_peers {pair}: {workload} {value:.1} {unit}");
+    let rows: &[(&str, &str)] = match pair {
+        "ember_ember" => &[("", "ember")],
+        "ember_beam" => &[("_to_beam", "ember")],
+        "beam_ember" => &[("_from_beam", "ember")],
+        "beam_beam" => &[("", "erlang"), ("_to_beam", "erlang"), ("_from_beam", "erlang")],
+        _ => &[],
+    };
+    for (suffix, implementation) in rows {
+        println!("RESULT {workload}{suffix} {implementation} {value:.1} {unit}");
+    }
+}
+
+/// Prints the BEAM client's figures (its `FIGURE <workload> <pair> <value>
+/// <unit>` lines) until it says `done`.
 fn print_until_done(client: &mut ErlNode) {
     loop {
         let line = client.line();
         if line == "done" {
             return;
         }
-        if line.starts_with("RESULT") {
-            println!("{line}");
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if let ["FIGURE", workload, pair, value, unit] = parts[..] {
+            if let Ok(value) = value.parse::<f64>() {
+                result(workload, pair, value, unit);
+            }
         }
     }
 }

@@ -261,12 +261,17 @@ fn two_ember_nodes_cluster() {
         assert_eq!(exit.from, crasher);
         let panic = tuple(vec![Term::atom("panic"), Term::binary(b"crash on request")]);
         assert_eq!(exit.reason.downcast_ref::<Term>(), Some(&panic));
-        // A GenServer call across.
+        // A GenServer call across, in terms.
         assert_eq!(node.call("counter", &b_name, Term::atom("increment"), BOUND).unwrap(), Term::Int(1));
         assert_eq!(
             node.call("counter", &b_name, tuple(vec![Term::atom("add"), Term::Int(9)]), BOUND).unwrap(),
             Term::Int(10)
         );
+        // And typed, through the ordinary handle, once the types are known.
+        ember_dist::node::register_call_types::<counter::Counter>();
+        let counter = ember_runtime::Server::<counter::Counter>::new(("counter", b_name.as_str()));
+        assert_eq!(counter.call(counter::Call::Add(5)).unwrap().0, 15);
+        assert_eq!(counter.call(counter::Call::Increment).unwrap().0, 16);
         // The other node goes away: the monitor says noconnection.
         let m = monitor(echo);
         node.monitor_node(&b_name);
@@ -287,13 +292,13 @@ mod counter {
     use ember_runtime::gen_server::{CallResult, GenServer, Init, ReplyTo};
     use serde::{Deserialize, Serialize};
 
-    #[derive(Deserialize)]
+    #[derive(Serialize, Deserialize)]
     pub enum Call {
         Increment,
         Add(i64),
     }
 
-    #[derive(Serialize)]
+    #[derive(Serialize, Deserialize)]
     pub struct Count(pub i64);
 
     pub struct Counter(i64);
@@ -351,6 +356,72 @@ fn gen_server_calls_both_ways() {
         // No such server: noproc, from the monitor, as in OTP.
         let err = node.call("nobody", &erl.name(), Term::atom("x"), BOUND).unwrap_err();
         assert_eq!(err, ember_runtime::CallError::NoProc);
+        node.stop();
+    })
+    .unwrap();
+}
+
+/// A handle type whose call types no test registers.
+struct Unregistered;
+
+impl ember_runtime::GenServer for Unregistered {
+    type Arg = ();
+    type Call = Unregistered;
+    type Reply = ();
+    type Cast = ();
+    type Continue = ();
+    fn init(_: ()) -> ember_runtime::Init<Self> {
+        ember_runtime::Init::Ignore
+    }
+}
+
+/// The runtime's own API reaches names on the BEAM: `send_named((name,
+/// node))`, `Server::call` and `Server::cast` on `(name, node)`, with no
+/// `Node` method.
+#[test]
+fn ordinary_send_named_and_server_call_reach_the_beam() {
+    if !erlang_available() {
+        return;
+    }
+    use ember_dist::node::TermServer;
+    use ember_runtime::{send_named, CallError, Server};
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("me", self_pid()).unwrap();
+        let script =
+            "Forms = [begin {ok, T, _} = erl_scan:string(S), {ok, F} = erl_parse:parse_form(T), F end || S <- \
+               [\"-module(cnt).\", \"-export([init/1, handle_call/3, handle_cast/2]).\", \
+                \"init(N) -> {ok, N}.\", \"handle_call({add, K}, _, N) -> {reply, N + K, N + K}.\", \
+                \"handle_cast({add, K}, N) -> {noreply, N + K}.\"]], \
+             {ok, cnt, Bin} = compile:forms(Forms), {module, cnt} = code:load_binary(cnt, \"cnt.erl\", Bin), \
+             {ok, _} = gen_server:start({local, cnt}, cnt, 100, []), register(erl_echo, self()), \
+             io:format(\"ready~n\"), \
+             Loop = fun L() -> receive {From, T} -> From ! {echo, T}, L() end end, Loop()"
+                .to_string();
+        let erl = erl(COOKIE, script);
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        send_named(("erl_echo", erl.name()), tuple(vec![me, Term::Int(7)])).unwrap();
+        let echo = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("echo"))));
+        assert_eq!(echo.as_tuple().unwrap()[1], Term::Int(7));
+        // This node's own name is the local name.
+        send_named(("me", name.as_str()), Term::atom("local")).unwrap();
+        recv_term(|t| t == &Term::atom("local"));
+        let cnt = Server::<TermServer>::new(("cnt", erl.name()));
+        let add = |k| tuple(vec![Term::atom("add"), Term::Int(k)]);
+        assert_eq!(cnt.call(add(5)).unwrap(), Term::Int(105));
+        assert_eq!(cnt.call_timeout(add(1), Some(BOUND)).unwrap(), Term::Int(106));
+        // A cast, then a call: they keep their order.
+        cnt.cast(add(1000));
+        assert_eq!(cnt.call(add(0)).unwrap(), Term::Int(1106));
+        let nobody = Server::<TermServer>::new(("nobody", erl.name()));
+        assert_eq!(nobody.call(Term::atom("x")).unwrap_err(), CallError::NoProc);
+        // A typed handle whose types were never registered: an error value,
+        // nothing sent.
+        let typed = Server::<Unregistered>::new(("cnt", erl.name()));
+        assert!(matches!(typed.call(Unregistered), Err(CallError::BadTerm(_))));
+        // The calls left no monitor behind.
+        assert!(ember_runtime::process_info(self_pid()).unwrap().monitors.is_empty());
+        blocking(move || drop(erl));
         node.stop();
     })
     .unwrap();
@@ -529,4 +600,219 @@ fn a_node_restarted_in_one_runtime_answers_pings() {
         node.stop();
     })
     .unwrap();
+}
+
+/// A node that is known but no longer connected is dialled again by a
+/// send, as Erlang auto-connects: the link and the message that waited for
+/// the connection go into it in order (the BEAM sees the link before the
+/// message, so its exit reaches the Ember process).
+#[test]
+fn a_known_node_is_dialled_again_on_send() {
+    if !erlang_available() {
+        return;
+    }
+    ember_runtime::run(|| {
+        let (node, name) = start_node();
+        register("test", self_pid()).unwrap();
+        let script = format!(
+            "W = spawn(fun() -> {{test, '{name}'}} ! {{me, self()}}, \
+               receive go_away -> true = erlang:disconnect_node('{name}') end, \
+               receive {{From, hello}} -> From ! {{hi, self()}} end, \
+               receive {{From2, again}} -> From2 ! again, exit(bye) end end), \
+             register(back, W), io:format(\"ready~n\"), receive stop -> ok end"
+        );
+        let erl = erl(COOKIE, script);
+        let msg = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("me"))));
+        let Term::Pid(erl_pid) = &msg.as_tuple().unwrap()[1] else { panic!("{msg}") };
+        let erl_pid = node.pid(erl_pid);
+        node.monitor_node(&erl.name());
+        send(erl_pid, Term::atom("go_away"));
+        recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("nodedown"))));
+        assert!(!node.nodes().contains(&erl.name()));
+        // Not connected: these wait for the dial they start.
+        trap_exit(true);
+        link(erl_pid).unwrap();
+        let me = Term::Pid(node.dist_pid(self_pid()).unwrap());
+        send(erl_pid, tuple(vec![me.clone(), Term::atom("hello")]));
+        ember_runtime::send_named(("back", erl.name()), tuple(vec![me, Term::atom("again")])).unwrap();
+        let hi = recv_term(|t| t.as_tuple().is_some_and(|t| t.first() == Some(&Term::atom("hi"))));
+        assert_eq!(hi.as_tuple().unwrap()[1], Term::Pid(node.dist_pid(erl_pid).unwrap()));
+        assert!(node.nodes().contains(&erl.name()));
+        recv_term(|t| t == &Term::atom("again"));
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link made over the new connection fires");
+        assert_eq!(exit.from, erl_pid);
+        assert_eq!(exit.reason.downcast_ref::<Term>(), Some(&Term::atom("bye")));
+        blocking(move || drop(erl));
+        node.stop();
+    })
+    .unwrap();
+}
+
+/// A dial to a node whose port accepts but never answers the handshake
+/// ends by the connect timeout: what waited for it gets what an
+/// unreachable node gives in OTP (the message dropped, the link and the
+/// monitor `noconnection`), and the node carries on.
+#[test]
+fn a_stalled_dial_ends_by_the_connect_timeout() {
+    use ember_dist::node::Builder;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+    common::ensure_epmd();
+    let silent = unique("silent");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let registration = ember_dist::epmd::Epmd::localhost().register(&silent, port, true).unwrap();
+    let (accepted_tx, accepted_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        accepted_tx.send(()).unwrap();
+        let _ = done_rx.recv_timeout(BOUND);
+        drop(stream);
+    });
+    let silent_node = format!("{silent}@localhost");
+    ember_runtime::run(move || {
+        let name = format!("{}@localhost", unique("ember"));
+        let node = Builder::new(&name, Cookie::new(COOKIE))
+            .connect_timeout(std::time::Duration::from_millis(500))
+            .start()
+            .unwrap();
+        // A pid of a node never connected to, as a term could carry it.
+        let pid =
+            node.pid(&ember_dist::Pid { node: ember_dist::Atom::new(&silent_node), id: 1, serial: 0, creation: 1 });
+        trap_exit(true);
+        let m = monitor(pid);
+        link(pid).unwrap();
+        send(pid, Term::atom("dropped"));
+        // The send dialled: the silent node's port saw the connection.
+        blocking(move || accepted_rx.recv_timeout(BOUND)).expect("a dial reached the silent node");
+        let down = receive_timeout::<Down>(BOUND).expect("the monitor fires when the dial times out");
+        assert_eq!((down.monitor, down.pid), (m, pid));
+        assert!(down.reason.is_noconnection(), "{:?}", down.reason);
+        let exit = receive_timeout::<Exit>(BOUND).expect("the link breaks");
+        assert!(exit.reason.is_noconnection(), "{:?}", exit.reason);
+        assert!(node.nodes().is_empty());
+        node.stop();
+    })
+    .unwrap();
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    drop(registration);
+}
+
+/// A peer that stops reading: the outbox never holds much more than its
+/// limit (the sending process waits for room), and the connection ends
+/// within a tick time with `noconnection`, while the peer still ticks; the
+/// sender is not stuck.
+#[test]
+fn a_peer_that_stops_reading_meets_a_bounded_outbox() {
+    use ember_dist::connection::{Limits, Writer};
+    use ember_dist::handshake::{self, Config};
+    use ember_dist::node::Builder;
+    use std::net::TcpStream;
+    use std::time::Duration;
+    common::ensure_epmd();
+    const LIMIT: usize = 256 << 10;
+    ember_runtime::run(|| {
+        let name = format!("{}@localhost", unique("ember"));
+        let node = Builder::new(&name, Cookie::new(COOKIE))
+            .ticktime(Duration::from_secs(1))
+            .outbox_limit(LIMIT)
+            .start()
+            .unwrap();
+        let port = node.port();
+        let alive = unique("deaf");
+        let (stream, pid) = blocking(|| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.set_read_timeout(Some(BOUND)).unwrap();
+            let config =
+                Config::new(&format!("{alive}@localhost"), Cookie::new(COOKIE), handshake::random_creation()).unwrap();
+            let session = handshake::connect(&mut s, &config, &name).unwrap();
+            let pid = ember_dist::Pid {
+                node: ember_dist::Atom::new(&session.local_name),
+                id: 1,
+                serial: 0,
+                creation: session.local_creation,
+            };
+            // Ticks from a thread, so the node does not see a silent peer:
+            // only its full outbox can end the connection.
+            let mut w = Writer::new(s.try_clone().unwrap(), &session, &Limits::default());
+            std::thread::spawn(move || {
+                while w.tick().is_ok() {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+            (s, pid)
+        });
+        let peer = pid.node.as_str().to_owned();
+        let pid = node.pid(&pid);
+        let m = monitor(pid);
+        let chunk = Term::Binary(vec![1; 16 << 10]);
+        let mut most = 0;
+        // 64 MB: more than loopback socket buffers take.
+        for _ in 0..4000 {
+            send(pid, chunk.clone());
+            let queued = node.queued_bytes(&peer).unwrap_or(0);
+            most = most.max(queued);
+            assert!(queued <= LIMIT + (17 << 10), "{queued} bytes queued, over the limit");
+        }
+        assert!(most > LIMIT / 2, "the outbox filled ({most})");
+        let down = receive_timeout::<Down>(BOUND).expect("the connection ends");
+        assert_eq!(down.monitor, m);
+        assert!(down.reason.is_noconnection(), "{:?}", down.reason);
+        assert!(!node.nodes().contains(&peer));
+        drop(stream);
+        node.stop();
+    })
+    .unwrap();
+}
+
+/// A peer whose gen_server answers a call by plain `SEND` to the caller's
+/// pid (OTP before 24 ignores the alias): the answer still reaches the
+/// call. The peer is played by hand over the protocol.
+#[test]
+fn a_call_answered_by_pid_rather_than_alias_returns() {
+    use ember_dist::connection::{Incoming, Limits, Reader, Writer};
+    use ember_dist::control::Control;
+    use ember_dist::handshake::{self, Config, Status};
+    use ember_dist::node::TermServer;
+    use std::io::BufReader;
+    use std::net::TcpListener;
+    common::ensure_epmd();
+    let alive = unique("oldotp");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let registration = ember_dist::epmd::Epmd::localhost().register(&alive, port, true).unwrap();
+    let peer_name = format!("{alive}@localhost");
+    let config = Config::new(&peer_name, Cookie::new(COOKIE), handshake::random_creation()).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(BOUND)).unwrap();
+        let session = handshake::accept(&mut s, &config).unwrap().respond(Status::Ok).unwrap();
+        let mut w = Writer::new(s.try_clone().unwrap(), &session, &Limits::default());
+        let mut r = Reader::new(BufReader::new(s), Limits::default());
+        loop {
+            match r.read().unwrap() {
+                Incoming::Message(Control::RegSend { message, .. }) => {
+                    let [_, from, request] = message.as_tuple().unwrap() else { panic!("{message}") };
+                    let [Term::Pid(caller), tag] = from.as_tuple().unwrap() else { panic!("{from}") };
+                    let reply = Term::tuple(vec![tag.clone(), Term::tuple(vec![Term::atom("got"), request.clone()])]);
+                    w.send(&Control::Send { from: None, to: caller.clone(), message: reply }).unwrap();
+                    return;
+                }
+                Incoming::Message(_) | Incoming::Tick => {}
+            }
+        }
+    });
+    ember_runtime::run(move || {
+        let (node, _) = start_node();
+        let server = ember_runtime::Server::<TermServer>::new(("srv", peer_name.as_str()));
+        let reply = server.call(Term::atom("hello")).unwrap();
+        assert_eq!(reply, tuple(vec![Term::atom("got"), Term::atom("hello")]));
+        assert!(receive_timeout::<Term>(std::time::Duration::ZERO).is_none(), "nothing left in the mailbox");
+        node.stop();
+    })
+    .unwrap();
+    peer.join().unwrap();
+    drop(registration);
 }

@@ -6,8 +6,9 @@
 //!   hears of the exit can register the name again at once.
 //! * [`Via`]: a naming scheme provided by someone else (Erlang's
 //!   `{via, Module, Term}`); the Registry crate implements it.
-//! * [`Dest`]: a pid, a local name or a via name — what behaviours accept
-//!   wherever OTP accepts a "server reference".
+//! * [`Dest`]: a pid, a local name, a via name or a name on another node —
+//!   what [`send_named`](crate::send_named) and behaviours accept wherever
+//!   OTP accepts a "server reference".
 
 use crate::pid::Pid;
 use crate::process::current::current;
@@ -336,8 +337,9 @@ pub trait Via: fmt::Debug + Send + Sync + 'static {
     }
 }
 
-/// Where to find a process: a pid, a local name, or a via name (OTP's
-/// "server reference").
+/// Where to find a process: a pid, a local name, a via name, or a name
+/// registered on another node (OTP's "server reference", `{Name, Node}`
+/// included).
 ///
 /// ```
 /// use ember_runtime::{Dest, register, self_pid};
@@ -345,6 +347,9 @@ pub trait Via: fmt::Debug + Send + Sync + 'static {
 ///     register("me", self_pid()).unwrap();
 ///     assert_eq!(Dest::from("me").whereis(), Some(self_pid()));
 ///     assert_eq!(Dest::from(self_pid()).whereis(), Some(self_pid()));
+///     let remote = Dest::from(("me", "erl@localhost"));
+///     assert_eq!(remote.to_string(), "{me, erl@localhost}");
+///     assert_eq!(remote.whereis(), None); // resolved by the other node
 /// })
 /// .unwrap();
 /// ```
@@ -356,10 +361,16 @@ pub enum Dest {
     Name(Name),
     /// A name in a [`Via`] scheme.
     Via(Arc<dyn Via>),
+    /// `{Name, Node}`: the name registered on the node called `node`
+    /// (`alive@host`), resolved there. Messages and calls go through the
+    /// runtime's distribution hook ([`crate::node::Distribution`]); the
+    /// node's own name stands for a local name.
+    Remote(Name, Name),
 }
 
 impl Dest {
-    /// Resolves the address now. A pid resolves to itself, alive or not.
+    /// Resolves the address now. A pid resolves to itself, alive or not; a
+    /// name on another node is resolved there, so it gives `None` here.
     ///
     /// ```
     /// use ember_runtime::Dest;
@@ -367,10 +378,23 @@ impl Dest {
     /// ```
     #[track_caller]
     pub fn whereis(&self) -> Option<Pid> {
-        match self {
+        match &*self.local() {
             Dest::Pid(pid) => Some(*pid),
             Dest::Name(name) => whereis(name),
             Dest::Via(via) => via.whereis_name(),
+            Dest::Remote(..) => None,
+        }
+    }
+
+    /// The address as this node sees it: `{Name, Node}` naming this very
+    /// node is the local name (as in OTP); everything else is itself.
+    #[track_caller]
+    pub(crate) fn local(&self) -> std::borrow::Cow<'_, Dest> {
+        match self {
+            Dest::Remote(name, node) if crate::node::is_this_node(node) => {
+                std::borrow::Cow::Owned(Dest::Name(name.clone()))
+            }
+            _ => std::borrow::Cow::Borrowed(self),
         }
     }
 
@@ -380,6 +404,7 @@ impl Dest {
             Dest::Pid(pid) => NoProc::Pid(*pid),
             Dest::Name(name) => NoProc::Name(name.clone()),
             Dest::Via(via) => NoProc::Via(format!("{via:?}")),
+            Dest::Remote(name, _) => NoProc::Name(name.clone()),
         }
     }
 }
@@ -390,6 +415,7 @@ impl fmt::Display for Dest {
             Dest::Pid(pid) => write!(f, "{pid}"),
             Dest::Name(name) => write!(f, "{name}"),
             Dest::Via(via) => write!(f, "{via:?}"),
+            Dest::Remote(name, node) => write!(f, "{{{name}, {node}}}"),
         }
     }
 }
@@ -415,6 +441,19 @@ impl From<String> for Dest {
 impl From<Name> for Dest {
     fn from(name: Name) -> Self {
         Dest::Name(name)
+    }
+}
+
+impl From<&Name> for Dest {
+    fn from(name: &Name) -> Self {
+        Dest::Name(name.clone())
+    }
+}
+
+/// `(name, node)`: Erlang's `{Name, Node}`.
+impl<N: Into<Name>, M: Into<Name>> From<(N, M)> for Dest {
+    fn from((name, node): (N, M)) -> Self {
+        Dest::Remote(name.into(), node.into())
     }
 }
 

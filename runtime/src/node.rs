@@ -14,6 +14,12 @@
 //! route the node is unreachable: messages are dropped (as sends to a dead
 //! pid are), links and monitors fire `noconnection` at once.
 //!
+//! Names on other nodes go through the runtime's [`Distribution`], one per
+//! runtime ([`set_distribution`]): [`crate::send_named`] on
+//! `(name, node)`, and `Server::call` / `Server::cast` on it, whose typed
+//! requests cross as [`RemoteCall`] / [`RemoteCast`] and whose answer
+//! comes back as a [`RemoteReply`] ([`deliver_reply`]).
+//!
 //! The other direction, signals that arrive from a connection, uses the
 //! functions of this module ([`deliver_exit`], [`deliver_down`],
 //! [`add_link`], [`add_monitor`], ...), which work from any thread.
@@ -32,7 +38,7 @@ use crate::process::Control;
 use crate::reason::Reason;
 use crate::scheduler::Scheduler;
 use parking_lot::RwLock;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -495,4 +501,140 @@ pub fn record_monitor(target: Pid) -> Ref {
     let monitor = Ref::new();
     cur.slot().shared.lock().monitors.insert_new(monitor, (target, None));
     monitor
+}
+
+/// The distribution layer of one runtime: this node's name in a cluster,
+/// and the way to names registered on other nodes. `ember_dist` installs one
+/// per node it starts ([`set_distribution`]); [`crate::send_named`] and
+/// `Server::call` on a [`Dest::Remote`](crate::Dest::Remote) go through it.
+///
+/// ```
+/// use ember_runtime::node::{set_distribution, Distribution, RemoteCall};
+/// use ember_runtime::{Name, Pid, Ref};
+/// use std::any::Any;
+/// use std::sync::Arc;
+/// /// Knows its name, reaches nobody.
+/// struct Alone;
+/// impl Distribution for Alone {
+///     fn name(&self) -> &str { "alone@localhost" }
+///     fn send_named(&self, _from: Pid, _name: &Name, _node: &str, _msg: Box<dyn Any + Send>) {}
+///     fn monitor_name(&self, _from: Pid, _name: &Name, _node: &str) -> Ref {
+///         ember_runtime::node::record_monitor(Pid::UNDEFINED)
+///     }
+/// }
+/// ember_runtime::run(|| {
+///     let me = ember_runtime::self_pid();
+///     set_distribution(me.node(), Some(Arc::new(Alone)));
+///     ember_runtime::register("me", me).unwrap();
+///     // This node's own name: a local send.
+///     ember_runtime::send_named(("me", "alone@localhost"), 1u8).unwrap();
+///     assert_eq!(ember_runtime::receive::<u8>(), 1);
+///     set_distribution(me.node(), None);
+/// })
+/// .unwrap();
+/// ```
+pub trait Distribution: Send + Sync + 'static {
+    /// This node's name, `alive@host`.
+    fn name(&self) -> &str;
+    /// `{name, node} ! msg` from the local process `from`, for a `node`
+    /// other than this one. Never blocks: a node not yet connected is
+    /// dialled meanwhile. `msg` may be a [`RemoteCall`] or a [`RemoteCast`].
+    fn send_named(&self, from: Pid, name: &Name, node: &str, msg: Box<dyn Any + Send>);
+    /// Called in the process `from`: monitors the process registered as
+    /// `name` on `node` ([`record_monitor`] and announce it), connecting
+    /// first if needed (bounded in time). When the node cannot be reached,
+    /// the monitor's `Down` says [`noconnection`] at once.
+    fn monitor_name(&self, from: Pid, name: &Name, node: &str) -> Ref;
+}
+
+/// The distributions, by runtime node number.
+static DISTRIBUTIONS: RwLock<Vec<(u32, Arc<dyn Distribution>)>> = RwLock::new(Vec::new());
+
+/// Installs (`Some`) or removes (`None`) the distribution of the runtime
+/// numbered `runtime` (see [`Distribution`]).
+pub fn set_distribution(runtime: u32, distribution: Option<Arc<dyn Distribution>>) {
+    let mut all = DISTRIBUTIONS.write();
+    all.retain(|(n, _)| *n != runtime);
+    if let Some(d) = distribution {
+        all.push((runtime, d));
+    }
+}
+
+/// The distribution of the runtime numbered `runtime`, if one is installed.
+pub(crate) fn distribution(runtime: u32) -> Option<Arc<dyn Distribution>> {
+    DISTRIBUTIONS.read().iter().find(|(n, _)| *n == runtime).map(|(_, d)| d.clone())
+}
+
+/// Whether `node` is the name of the caller's own node.
+#[track_caller]
+pub(crate) fn is_this_node(node: &Name) -> bool {
+    let Some(cur) = crate::process::current::try_current() else { return false };
+    distribution(cur.sched().node).is_some_and(|d| d.name() == node.as_str())
+}
+
+/// `{name, node} ! msg` for another node: handed to the distribution, or
+/// dropped without one (as a send to an unreachable node is).
+pub(crate) fn send_named_remote(
+    cur: &crate::process::current::Current,
+    name: &Name,
+    node: &Name,
+    msg: crate::process::Message,
+) {
+    if let Some(d) = distribution(cur.sched().node) {
+        d.send_named(cur.pid(), name, node.as_str(), msg);
+    }
+}
+
+/// A `gen_server` call to a name on another node, as `Server::call` sends
+/// it through [`Distribution::send_named`]: the distribution encodes it as
+/// OTP's `{'$gen_call', {From, [alias | Tag]}, Request}` and answers the
+/// caller with a [`RemoteReply`] through [`deliver_reply`].
+#[derive(Debug)]
+pub struct RemoteCall {
+    /// The calling process.
+    pub from: Pid,
+    /// The call's tag: the monitor on the server, also the reply's alias.
+    pub tag: Ref,
+    /// The request: the handle's `Call` value.
+    pub request: Box<dyn Any + Send>,
+    /// The type the caller waits for: the handle's `Reply`.
+    pub reply: TypeId,
+}
+
+/// A `gen_server` cast to a name on another node, as `Server::cast` sends
+/// it through [`Distribution::send_named`]: the distribution encodes it as
+/// OTP's `{'$gen_cast', Request}` (a request with no term form is dropped,
+/// as a cast to nobody is).
+#[derive(Debug)]
+pub struct RemoteCast {
+    /// The request: the handle's `Cast` value.
+    pub request: Box<dyn Any + Send>,
+}
+
+/// The answer to a [`RemoteCall`]: the reply, as a value of the caller's
+/// `Reply` type, or why the request or reply could not cross.
+#[derive(Debug)]
+pub struct RemoteReply {
+    /// The call's tag.
+    pub tag: Ref,
+    /// The reply (of the type the call named), or an explanation.
+    pub value: Result<Box<dyn Any + Send>, String>,
+}
+
+/// Delivers the answer of a [`RemoteCall`] to its caller, from any thread,
+/// if the caller still waits for it (it still holds the call's monitor);
+/// otherwise drops it, as a late reply is. Returns whether it was delivered.
+///
+/// ```
+/// use ember_runtime::node::{deliver_reply, RemoteReply};
+/// ember_runtime::run(|| {
+///     let tag = ember_runtime::Ref::new(); // no such call: dropped
+///     assert!(!deliver_reply(ember_runtime::self_pid(), RemoteReply { tag, value: Err("late".into()) }));
+/// })
+/// .unwrap();
+/// ```
+pub fn deliver_reply(to: Pid, reply: RemoteReply) -> bool {
+    let Some(sched) = Scheduler::of_node(to.node) else { return false };
+    let tag = reply.tag;
+    sched.deliver_reply(to, tag, Box::new(reply))
 }

@@ -33,6 +33,8 @@ const ELIXIR: &[&str] = &["elixir"];
 const NONE: &[&str] = &[];
 const NET: &[&str] = &["erlang", "go", "tokio"];
 const BEAM_NET: &[&str] = &["erlang"];
+/// Distribution: Ember's nodes beside two `erl` nodes (benches/dist_peers.rs).
+const BEAM_DIST: &[&str] = &["erlang"];
 
 const fn w(
     id: &'static str,
@@ -101,6 +103,12 @@ pub const WORKLOADS: &[Workload] = &[
     w("net_idle_10k_mem", "Network", "bytes/conn", NET, "10,000 idle connections (a process/goroutine/task each, blocked in read after one echo): server VmRSS delta / N."),
     w("net_idle_10k_mem_hibernated", "Network", "bytes/conn", BEAM_NET, "the same, with a handler that waits in active mode, hibernated (Erlang: {active, once} + erlang:hibernate/3)."),
     w("http_hello", "Network", "requests/s", NET, "minimal HTTP/1.1 hello, keep-alive GET / on 100 connections."),
+    w("dist_roundtrip", "Distribution", "roundtrips/s", BEAM_DIST, "Erlang distribution on loopback: a client sends {Self, I} by name to the other node's echo, which sends I back; 20,000 in sequence. Ember: Ember↔Ember; Erlang: BEAM↔BEAM."),
+    w("dist_roundtrip_to_beam", "Distribution", "roundtrips/s", BEAM_DIST, "the same, an Ember client and a BEAM server (Erlang: BEAM↔BEAM)."),
+    w("dist_roundtrip_from_beam", "Distribution", "roundtrips/s", BEAM_DIST, "the same, a BEAM client and an Ember server (Erlang: BEAM↔BEAM)."),
+    w("dist_throughput", "Distribution", "msgs/s", BEAM_DIST, "200,000 {Self, I} sent by name to the other node's sink, until its count comes back. Ember: Ember↔Ember; Erlang: BEAM↔BEAM."),
+    w("dist_throughput_to_beam", "Distribution", "msgs/s", BEAM_DIST, "the same, an Ember client and a BEAM server (Erlang: BEAM↔BEAM)."),
+    w("dist_throughput_from_beam", "Distribution", "msgs/s", BEAM_DIST, "the same, a BEAM client and an Ember server (Erlang: BEAM↔BEAM)."),
 ];
 
 /// The catalogue entry of a result id.
@@ -260,6 +268,37 @@ pub const TARGETS: &[Target] = &[
         16,
         "an idle connection smaller than Go's goroutine per connection",
         Goal::Peer { peer: "go", factor: 1.0, quoted: None },
+    ),
+    t("dist_roundtrip", 17, "Ember↔Ember ahead of BEAM↔BEAM", Goal::Peer { peer: "erlang", factor: 1.0, quoted: None }),
+    t(
+        "dist_throughput",
+        17,
+        "Ember↔Ember ahead of BEAM↔BEAM",
+        Goal::Peer { peer: "erlang", factor: 1.0, quoted: None },
+    ),
+    t(
+        "dist_roundtrip_to_beam",
+        17,
+        "within 20 % of BEAM↔BEAM",
+        Goal::Peer { peer: "erlang", factor: 0.8, quoted: None },
+    ),
+    t(
+        "dist_roundtrip_from_beam",
+        17,
+        "within 20 % of BEAM↔BEAM",
+        Goal::Peer { peer: "erlang", factor: 0.8, quoted: None },
+    ),
+    t(
+        "dist_throughput_to_beam",
+        17,
+        "within 20 % of BEAM↔BEAM",
+        Goal::Peer { peer: "erlang", factor: 0.8, quoted: None },
+    ),
+    t(
+        "dist_throughput_from_beam",
+        17,
+        "within 20 % of BEAM↔BEAM",
+        Goal::Peer { peer: "erlang", factor: 0.8, quoted: None },
     ),
 ];
 

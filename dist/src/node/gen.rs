@@ -4,13 +4,13 @@
 use super::Inner;
 use crate::control::Control;
 use crate::serde_term::{from_term, to_term};
-use crate::term::{Atom, Pid as DistPid, Term};
-use ember_runtime::gen_server::{CallError, GenServer, Server};
-use ember_runtime::{Down, Pid, Reason, Select};
+use crate::term::{Pid as DistPid, Term};
+use ember_runtime::gen_server::{GenServer, Init, Server};
+use ember_runtime::node::RemoteCall;
+use ember_runtime::Pid;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 /// The parts of a `{'$gen_call', {From, Tag}, Request}` term.
 pub(crate) fn gen_call_parts(msg: &Term) -> Option<(&DistPid, &Term, &Term)> {
@@ -31,10 +31,10 @@ pub(crate) fn gen_reply(node: &Arc<Inner>, from: &DistPid, tag: &Term, reply: Te
     match tag {
         Term::ImproperList(head, alias) if matches!(&head[..], [a] if a.as_atom() == Some("alias")) => {
             if let Term::Ref(alias) = &**alias {
-                conn.push(Control::AliasSend { from: sender, alias: alias.clone(), message });
+                conn.push_message(Control::AliasSend { from: sender, alias: alias.clone(), message });
             }
         }
-        _ => conn.push(Control::Send { from: Some(sender), to: from.clone(), message }),
+        _ => conn.push_message(Control::Send { from: Some(sender), to: from.clone(), message }),
     }
 }
 
@@ -76,44 +76,46 @@ where
     })
 }
 
-/// `gen_server:call({name, node}, request, timeout)` from the calling
-/// process to a server on another node: the same monitor, tag and
-/// `'$gen_call'` shape OTP uses, so any `gen_server` (or `GenServer` exposed
-/// with [`super::Node::expose`]) answers.
-pub(super) fn call(
-    node: &Arc<Inner>,
-    name: &str,
-    peer: &str,
-    request: Term,
-    timeout: Duration,
-) -> Result<Term, CallError> {
-    let conn = node.connect(peer).map_err(|_| CallError::Exited(ember_runtime::node::noconnection()))?;
-    let me = ember_runtime::self_pid();
-    let monitor = conn.monitor_name(node, &Atom::new(name));
-    let tag = Term::Ref(node.own_ref(monitor));
-    let from = Term::tuple(vec![Term::Pid(node.own_pid(me)), tag.clone()]);
-    conn.push(Control::RegSend {
-        from: node.own_pid(me),
-        to: Atom::new(name),
-        message: Term::tuple(vec![Term::atom("$gen_call"), from, request]),
-    });
-    let is_reply = |t: &Term| matches!(t.as_tuple(), Some([t0, _]) if *t0 == tag);
-    let result = Select::new()
-        .on_if(is_reply, |t: Term| Ok(t.as_tuple().map(|t| t[1].clone()).unwrap_or(Term::nil())))
-        .on_if(
-            |d: &Down| d.monitor == monitor,
-            |d: Down| {
-                Err(if d.reason == Reason::NoProc || d.reason.downcast_ref::<Term>() == Some(&Term::atom("noproc")) {
-                    CallError::NoProc
-                } else {
-                    CallError::Exited(d.reason)
-                })
-            },
-        )
-        .after(timeout, || Err(CallError::Timeout))
-        .wait();
-    if result.is_ok() || matches!(result, Err(CallError::Timeout)) {
-        ember_runtime::demonitor_flush(monitor);
+/// The handle type for `gen_server` calls whose request and reply are
+/// [`Term`]s: `Server::<TermServer>::new((name, node))` calls (and casts to) any
+/// `gen_server` of another node (an Erlang one, or an Ember GenServer
+/// [exposed](super::Node::expose) there) by OTP's protocol. It is never
+/// started; typed handles work too, once their types are registered
+/// ([`super::register_call_types`]).
+///
+/// ```no_run
+/// use ember_dist::node::{Node, TermServer};
+/// use ember_dist::{Cookie, Term};
+/// use ember_runtime::Server;
+/// ember_runtime::run(|| {
+///     let node = Node::start("ember@localhost", Cookie::new("secret")).unwrap();
+///     let cnt = Server::<TermServer>::new(("cnt", "erl@localhost"));
+///     let reply = cnt.call(Term::tuple(vec![Term::atom("add"), Term::Int(5)]));
+///     println!("{reply:?}");
+///     node.stop();
+/// })
+/// .unwrap();
+/// ```
+pub enum TermServer {}
+
+impl GenServer for TermServer {
+    type Arg = ();
+    type Call = Term;
+    type Reply = Term;
+    type Cast = Term;
+    type Continue = ();
+    /// A handle type only: starting it is refused.
+    fn init(_: ()) -> Init<Self> {
+        Init::Ignore
     }
-    result
+}
+
+/// The `{'$gen_call', {From, [alias | Tag]}, Request}` term of a call to
+/// another node: OTP 24's form, whose answer comes back by `ALIAS_SEND`
+/// to the tag (see `Conn::expect_reply`).
+pub(super) fn gen_call_term(node: &Inner, call: &RemoteCall) -> Result<Term, String> {
+    let request = super::wire::encode(&*call.request)?;
+    let alias = Term::ImproperList(vec![Term::atom("alias")], Box::new(Term::Ref(node.own_ref(call.tag))));
+    let from = Term::tuple(vec![Term::Pid(node.own_pid(call.from)), alias]);
+    Ok(Term::tuple(vec![Term::atom("$gen_call"), from, request]))
 }

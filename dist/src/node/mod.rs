@@ -8,8 +8,10 @@
 //! queue, which every process sending to that node pushes to through the
 //! runtime's routing hook ([`ember_runtime::node::Route`]). So plain
 //! [`ember_runtime::send`], `link`, `monitor` and `Pid::exit` work on the
-//! pids of other nodes, and messages from them arrive as [`Term`] values in
-//! the ordinary mailbox.
+//! pids of other nodes, [`ember_runtime::send_named`] and `Server::call` on
+//! `(name, node)` reach names registered there (through
+//! [`ember_runtime::node::Distribution`]), and messages from them arrive as
+//! [`Term`] values in the ordinary mailbox.
 //!
 //! ```no_run
 //! use ember_dist::node::Node;
@@ -24,24 +26,30 @@
 //! .unwrap();
 //! ```
 
+mod dial;
 mod gen;
 mod listener;
 mod net_kernel;
 mod outbox;
 mod peer;
 mod reason;
+mod wire;
 
+pub use gen::TermServer;
 pub use reason::{reason_to_term, term_to_reason};
+pub use wire::{register_call_types, register_cast_type};
 
 use crate::connection::Limits;
 use crate::control::Control;
 use crate::cookie::Cookie;
 use crate::epmd::{Epmd, EpmdError, Registration};
-use crate::handshake::{self, Config, HandshakeError};
+use crate::handshake::{Config, HandshakeError};
 use crate::term::{Atom, Pid as DistPid, Reference, Term};
-use ember_runtime::Pid;
+use ember_runtime::node::{Distribution, RemoteCall, RemoteCast, RemoteReply};
+use ember_runtime::{Name, Pid, Ref};
 use parking_lot::{Mutex, RwLock};
 use peer::Conn;
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -108,6 +116,9 @@ impl From<HandshakeError> for NodeError {
     }
 }
 
+/// The default of [`Builder::outbox_limit`]: 16 MiB per peer.
+pub const DEFAULT_OUTBOX_LIMIT: usize = 16 << 20;
+
 /// Options for [`Node`]: the listen address (loopback only), the tick time,
 /// the connection limits, whether to register with EPMD.
 ///
@@ -128,6 +139,8 @@ pub struct Builder {
     cookie: Cookie,
     listen: SocketAddr,
     ticktime: Duration,
+    connect_timeout: Duration,
+    outbox_limit: usize,
     limits: Limits,
     epmd: Epmd,
 }
@@ -144,9 +157,25 @@ impl Builder {
             cookie,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ticktime: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(7),
+            outbox_limit: DEFAULT_OUTBOX_LIMIT,
             limits: Limits::default(),
             epmd: Epmd::localhost(),
         }
+    }
+
+    /// How long a connection may take to set up, EPMD lookup, TCP connect
+    /// and handshake together (default 7 s, Erlang's `net_setuptime`). A
+    /// dial that takes longer fails: what waited for it is handled as for
+    /// an unreachable node.
+    ///
+    /// ```
+    /// let _ = ember_dist::node::Builder::new("a@localhost", ember_dist::Cookie::new("c"))
+    ///     .connect_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
+        self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
     }
 
     /// Where to listen (default `127.0.0.1:0`). Only a loopback address is
@@ -170,6 +199,27 @@ impl Builder {
     /// ```
     pub fn ticktime(mut self, ticktime: Duration) -> Builder {
         self.ticktime = ticktime.max(Duration::from_millis(400));
+        self
+    }
+
+    /// The bound, in bytes, of what may wait to be written to one peer
+    /// (default [`DEFAULT_OUTBOX_LIMIT`], 16 MiB; Erlang's
+    /// `dist_buf_busy_limit`). Past it, a process that sends a message to
+    /// that peer waits (sleeping: its worker runs other processes) until
+    /// the socket has taken enough, as Erlang suspends a sender on a busy
+    /// distribution port. A peer that takes nothing for a tick time loses
+    /// the connection, with a report: links and monitors over it fire
+    /// `noconnection`, and the waiting message is dropped. Signals (links,
+    /// exits, monitors), the answers the node gives by itself (`noproc`,
+    /// acks) and sends from outside processes never wait; if they pile up
+    /// past twice the limit, the connection is closed the same way.
+    ///
+    /// ```
+    /// let _ = ember_dist::node::Builder::new("a@localhost", ember_dist::Cookie::new("c"))
+    ///     .outbox_limit(1 << 20);
+    /// ```
+    pub fn outbox_limit(mut self, bytes: usize) -> Builder {
+        self.outbox_limit = bytes.max(1);
         self
     }
 
@@ -207,16 +257,22 @@ impl Builder {
             runtime: me.node(),
             epmd: self.epmd,
             ticktime: self.ticktime,
+            connect_timeout: self.connect_timeout,
+            outbox_limit: self.outbox_limit,
             limits: self.limits,
             registration: Mutex::new(Some(registration)),
             peers: Mutex::new(Peers::default()),
-            connecting: Mutex::new(()),
+            connecting: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
             port,
             exposed: RwLock::new(HashMap::new()),
             helpers: Mutex::new(Vec::new()),
         });
         LOCAL_NODES.write().push(inner.clone());
+        ember_runtime::node::set_distribution(
+            me.node(),
+            Some(Arc::new(Hook { node: Arc::downgrade(&inner), name: self.name.clone() })),
+        );
         net_kernel::start(&inner);
         listener::start(inner.clone(), listener)?;
         Ok(Node { inner })
@@ -283,6 +339,13 @@ impl Node {
         self.inner.connect(peer).map(|_| ())
     }
 
+    /// How many bytes wait to be written to `peer` (`None` when not
+    /// connected): Erlang's distribution output queue size. At most about
+    /// [`Builder::outbox_limit`] for messages (see there).
+    pub fn queued_bytes(&self, peer: &str) -> Option<usize> {
+        self.inner.conn(&Atom::new(peer)).map(|c| c.pending())
+    }
+
     /// The names of the connected nodes.
     pub fn nodes(&self) -> Vec<String> {
         self.inner.peers.lock().conns.keys().map(|a| a.as_str().to_owned()).collect()
@@ -301,18 +364,12 @@ impl Node {
     }
 
     /// Sends `message` to the process registered as `name` on `node` (Erlang
-    /// `{Name, Node} ! Msg`), connecting first if needed. The sender named
-    /// in the message is the caller.
+    /// `{Name, Node} ! Msg`): [`ember_runtime::send_named`]`((name, node),
+    /// message)`, which also works from a plain thread here (the node's
+    /// `net_kernel` is then the sender). Only a bad node name is an error.
     pub fn send_named(&self, name: &str, node: &str, message: Term) -> Result<(), NodeError> {
-        if node == self.name() {
-            if let Some(pid) = ember_runtime::node::whereis_on(self.inner.runtime, name) {
-                ember_runtime::send(pid, message);
-            }
-            return Ok(());
-        }
-        let conn = self.inner.connect(node)?;
-        let from = self.inner.sender();
-        conn.push(Control::RegSend { from, to: Atom::new(name), message });
+        split_name(node)?;
+        self.inner.send_named(self.inner.sender_pid(), name, node, Box::new(message));
         Ok(())
     }
 
@@ -348,8 +405,9 @@ impl Node {
 
     /// `gen_server:call({name, node}, request, timeout)` from the caller to
     /// a `gen_server` on another node (a BEAM one, or an Ember GenServer
-    /// [exposed](Node::expose) there). The reply is the raw term; decode it
-    /// with [`crate::from_term`]. A lost connection is
+    /// [exposed](Node::expose) there): `Server::<TermServer>::new((name,
+    /// node)).call_timeout(request, Some(timeout))`. The reply is the raw
+    /// term; decode it with [`crate::from_term`]. A lost connection is
     /// `CallError::Exited(noconnection)`.
     pub fn call(
         &self,
@@ -358,7 +416,7 @@ impl Node {
         request: Term,
         timeout: Duration,
     ) -> Result<Term, ember_runtime::CallError> {
-        gen::call(&self.inner, name, node, request, timeout)
+        ember_runtime::Server::<TermServer>::new((name, node)).call_timeout(request, Some(timeout))
     }
 
     /// Erlang's `net_adm:ping/1`: whether `node` answers.
@@ -370,6 +428,38 @@ impl Node {
     /// connection (their links and monitors fire `noconnection`).
     pub fn stop(&self) {
         self.inner.stop();
+    }
+}
+
+/// The node as its runtime's [`Distribution`]: the way of
+/// `ember_runtime::send_named((name, node), ..)` and of `Server::call` on
+/// `(name, node)`.
+struct Hook {
+    node: std::sync::Weak<Inner>,
+    name: String,
+}
+
+impl Distribution for Hook {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn send_named(&self, from: Pid, name: &Name, node: &str, msg: Box<dyn Any + Send>) {
+        if let Some(inner) = self.node.upgrade() {
+            inner.send_named(from, name.as_str(), node, msg);
+        }
+    }
+
+    fn monitor_name(&self, from: Pid, name: &Name, node: &str) -> Ref {
+        let conn = self.node.upgrade().map(|inner| inner.connect(node).map(|c| (inner, c)));
+        match conn {
+            Some(Ok((inner, conn))) => conn.monitor_name(&inner, &Atom::new(name.as_str())),
+            _ => {
+                let monitor = ember_runtime::node::record_monitor(Pid::UNDEFINED);
+                ember_runtime::node::deliver_down(from, monitor, Pid::UNDEFINED, ember_runtime::node::noconnection());
+                monitor
+            }
+        }
     }
 }
 
@@ -412,6 +502,9 @@ struct Peers {
     by_number: HashMap<u32, (Atom, u32)>,
     /// The live connection to each peer.
     conns: HashMap<Atom, Arc<Conn>>,
+    /// What waits for a dial under way, by peer, with the dial's number.
+    dialing: HashMap<Atom, dial::Waiting>,
+    next_dial: u64,
 }
 
 pub(crate) struct Inner {
@@ -421,11 +514,14 @@ pub(crate) struct Inner {
     runtime: u32,
     epmd: Epmd,
     ticktime: Duration,
+    connect_timeout: Duration,
+    outbox_limit: usize,
     limits: Limits,
     registration: Mutex<Option<Registration>>,
     peers: Mutex<Peers>,
-    /// One connection attempt at a time (so two callers do not both dial).
-    connecting: Mutex<()>,
+    /// One connection attempt at a time per peer (so two callers do not
+    /// both dial it): a lock per peer name ever dialled.
+    connecting: Mutex<HashMap<Atom, Arc<Mutex<()>>>>,
     stopped: AtomicBool,
     port: u16,
     /// Names whose `gen_server:call`s a typed Ember GenServer serves, with
@@ -437,8 +533,9 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// The node number for pids of `(name, creation)`, made on first sight.
-    fn number(&self, name: &Atom, creation: u32) -> u32 {
+    /// The node number for pids of `(name, creation)`, made on first sight
+    /// (with a route that dials the node when something is sent to it).
+    fn number(self: &Arc<Inner>, name: &Atom, creation: u32) -> u32 {
         let mut peers = self.peers.lock();
         if let Some(&n) = peers.numbers.get(&(name.clone(), creation)) {
             return n;
@@ -446,10 +543,11 @@ impl Inner {
         let n = ember_runtime::node::add_remote_node();
         peers.numbers.insert((name.clone(), creation), n);
         peers.by_number.insert(n, (name.clone(), creation));
+        ember_runtime::node::set_route(n, self.idle_route(name, n));
         n
     }
 
-    fn local_pid(&self, pid: &DistPid) -> Pid {
+    fn local_pid(self: &Arc<Inner>, pid: &DistPid) -> Pid {
         if pid.node == self.name {
             if pid.creation == self.creation {
                 Pid::from_parts(self.runtime, pid.id, pid.serial)
@@ -482,11 +580,71 @@ impl Inner {
     /// The sender to name in a REG_SEND: the calling process, or the
     /// node's net_kernel outside processes.
     fn sender(&self) -> DistPid {
-        let pid = ember_runtime::try_self_pid()
+        self.own_pid(self.sender_pid())
+    }
+
+    fn sender_pid(&self) -> Pid {
+        ember_runtime::try_self_pid()
             .filter(|p| p.node() == self.runtime)
             .or_else(|| ember_runtime::node::whereis_on(self.runtime, "net_kernel"))
-            .unwrap_or(Pid::UNDEFINED);
-        self.own_pid(pid)
+            .unwrap_or(Pid::UNDEFINED)
+    }
+
+    /// `{name, node} ! msg` from the local `from` (the one path of
+    /// `ember_runtime::send_named` and [`Node::send_named`]): a [`Term`],
+    /// or a `Server::call`'s request ([`RemoteCall`]), whose caller is
+    /// answered at once if the request has no term form.
+    fn send_named(self: &Arc<Inner>, from: Pid, name: &str, node: &str, msg: Box<dyn Any + Send>) {
+        if node == self.name.as_str() {
+            // Only Node::send_named gets here (the runtime sends to its own
+            // names itself), always with a Term.
+            if let (Some(pid), Ok(term)) = (ember_runtime::node::whereis_on(self.runtime, name), msg.downcast::<Term>())
+            {
+                ember_runtime::send(pid, *term);
+            }
+            return;
+        }
+        let (message, call) = match msg.downcast::<RemoteCall>() {
+            Ok(call) => match gen::gen_call_term(self, &call) {
+                Ok(term) => (term, Some(call)),
+                Err(why) => {
+                    let reply = RemoteReply { tag: call.tag, value: Err(why) };
+                    ember_runtime::node::deliver_reply(call.from, reply);
+                    return;
+                }
+            },
+            Err(msg) => match msg.downcast::<RemoteCast>() {
+                Ok(cast) => match wire::encode(&*cast.request) {
+                    Ok(request) => (Term::tuple(vec![Term::atom("$gen_cast"), request]), None),
+                    Err(why) => {
+                        tracing::warn!(name, node, %why, "distribution: a cast to another node was dropped");
+                        return;
+                    }
+                },
+                Err(msg) => match msg.downcast::<Term>() {
+                    Ok(term) => (*term, None),
+                    Err(_) => {
+                        tracing::warn!(name, node, "distribution: a message to a remote name must be a Term (see ember_dist::to_term); dropped");
+                        return;
+                    }
+                },
+            },
+        };
+        let (peer, name) = (Atom::new(node), Atom::new(name));
+        match (self.conn(&peer), call) {
+            (Some(conn), call) => {
+                if let Some(call) = call {
+                    conn.expect_reply(call.tag, call.from, call.reply);
+                }
+                conn.push_message(Control::RegSend { from: self.own_pid(from), to: name, message });
+            }
+            // The call's monitor connected first; it has said noconnection
+            // if the connection is gone.
+            (None, Some(_)) => {}
+            // Not connected: dial, the message waits (or is dropped if the
+            // node cannot be reached).
+            (None, None) => self.enqueue(&peer, dial::Pending::Named { from, name, message }),
+        }
     }
 
     /// A local reference as the term Erlang sees.
@@ -507,35 +665,15 @@ impl Inner {
         self.peers.lock().conns.get(name).cloned()
     }
 
-    /// The connection to `peer`, made if needed.
+    /// The connection to `peer`, made if needed: the caller waits (off
+    /// the scheduler's threads) at most the connect timeout.
     fn connect(self: &Arc<Inner>, peer: &str) -> Result<Arc<Conn>, NodeError> {
-        let atom = Atom::new(peer);
-        if let Some(c) = self.conn(&atom) {
+        if let Some(c) = self.conn(&Atom::new(peer)) {
             return Ok(c);
         }
-        let (alive, host) = split_name(peer)?;
-        check_loopback_host(host, peer)?;
         let this = self.clone();
-        let alive = alive.to_owned();
         let peer = peer.to_owned();
-        // Dialling blocks: off the scheduler's threads.
-        ember_runtime::blocking(move || {
-            let _one = this.connecting.lock();
-            if this.stopped.load(Ordering::Acquire) {
-                return Err(NodeError::Stopped);
-            }
-            if let Some(c) = this.conn(&atom) {
-                return Ok(c);
-            }
-            let entry = this.epmd.port_please(&alive)?.ok_or_else(|| NodeError::NotRegistered(peer.clone()))?;
-            let addr = SocketAddr::from(([127, 0, 0, 1], entry.port));
-            let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(NodeError::Connect)?;
-            let bound = Some(Duration::from_secs(10));
-            let _ = stream.set_read_timeout(bound);
-            let _ = stream.set_write_timeout(bound);
-            let session = handshake::connect(&mut stream, &this.config, &peer)?;
-            peer::Conn::start(&this, stream, session).ok_or(NodeError::Stopped)
-        })
+        ember_runtime::blocking(move || this.dial(&peer))
     }
 
     fn is_stopped(&self) -> bool {
@@ -546,15 +684,25 @@ impl Inner {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
+        ember_runtime::node::set_distribution(self.runtime, None);
         // Woken, they see the flag and end (the net_kernel's name goes with it).
         for pid in self.helpers.lock().drain(..) {
             ember_runtime::send(pid, Term::nil());
         }
         self.registration.lock().take();
-        let conns: Vec<_> = self.peers.lock().conns.drain().map(|(_, c)| c).collect();
+        let (conns, numbers, dialing) = {
+            let mut peers = self.peers.lock();
+            let conns: Vec<_> = peers.conns.drain().map(|(_, c)| c).collect();
+            (conns, peers.by_number.keys().copied().collect::<Vec<_>>(), std::mem::take(&mut peers.dialing))
+        };
         for c in conns {
             c.close();
         }
+        // No more dialling: a node whose local node stopped is unreachable.
+        for n in numbers {
+            ember_runtime::node::set_route(n, None);
+        }
+        dialing.into_values().flat_map(|w| w.items).for_each(dial::unreachable);
         LOCAL_NODES.write().retain(|n| !std::ptr::eq(&**n, self));
         // Wake the listener out of accept.
         let _ = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], self.port)), Duration::from_secs(1));

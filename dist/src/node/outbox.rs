@@ -7,6 +7,14 @@
 //! while later messages queue behind it. So a message usually costs its
 //! sender an encode and one `send(2)`, no thread switch, and a peer that
 //! reads slowly never blocks a scheduler thread.
+//!
+//! The outbox is bounded by `limit` bytes (queued, and taken by the writer
+//! thread but not yet written). A message sender waits for room before
+//! queuing ([`Outbox::has_room`]), as Erlang suspends a process that
+//! sends on a busy distribution port; what cannot wait (signals from the
+//! runtime's exit paths, senders outside processes, the reader thread's
+//! answers) is queued anyway, up to twice the limit: past that, the
+//! connection is beyond saving and [`push`](Outbox::push) says so.
 
 use crate::connection::{ConnectionError, Writer};
 use crate::control::Control;
@@ -25,7 +33,43 @@ struct State {
     /// When something was last handed to the socket (a tick is sent after
     /// a quarter tick time of silence).
     last_write: Instant,
+    /// Bytes the writer thread took and is writing.
+    in_flight: usize,
     closed: bool,
+}
+
+impl State {
+    /// Bytes not yet handed to the socket.
+    fn pending(&self) -> usize {
+        self.writer.get_ref().len() + self.in_flight
+    }
+}
+
+/// What a push does when the outbox is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Room {
+    /// Queue nothing: the caller waits and tries again (a message).
+    Wait,
+    /// Queue it; past twice the limit, close (what cannot wait).
+    Bounded,
+}
+
+/// Why a push failed.
+#[derive(Debug)]
+pub(super) enum PushError {
+    /// The socket failed; the outbox is closed.
+    Io(io::Error),
+    /// Past twice the limit: the peer does not read. The outbox is closed.
+    Overflow(usize),
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushError::Io(e) => write!(f, "{e}"),
+            PushError::Overflow(n) => write!(f, "{n} bytes wait for a peer that does not read"),
+        }
+    }
 }
 
 pub(super) struct Outbox {
@@ -34,29 +78,47 @@ pub(super) struct Outbox {
     kick: Condvar,
     /// For the senders' non-blocking writes.
     stream: TcpStream,
+    /// The byte bound (see the module's documentation).
+    limit: usize,
 }
 
 impl Outbox {
-    pub(super) fn new(stream: TcpStream, writer: Writer<Vec<u8>>) -> Outbox {
-        let state = State { writer, busy: false, last_write: Instant::now(), closed: false };
-        Outbox { state: Mutex::new(state), kick: Condvar::new(), stream }
+    pub(super) fn new(stream: TcpStream, writer: Writer<Vec<u8>>, limit: usize) -> Outbox {
+        let state = State { writer, busy: false, last_write: Instant::now(), in_flight: 0, closed: false };
+        Outbox { state: Mutex::new(state), kick: Condvar::new(), stream, limit }
     }
 
-    /// Sends `control`, or queues it behind what is waiting. An error means
-    /// the socket failed: the outbox is closed (the writer thread returns).
-    /// A message that does not encode is dropped with a warning.
-    pub(super) fn push(&self, control: &Control) -> io::Result<()> {
+    /// How many bytes wait for the socket.
+    pub(super) fn pending(&self) -> usize {
+        self.state.lock().pending()
+    }
+
+    /// Sends `control`, or queues it behind what is waiting. `Ok(false)`:
+    /// [`Room::Wait`] and the limit is reached, nothing was done. An error
+    /// means the socket failed, or ([`Room::Bounded`]) that more than twice
+    /// the limit waits: the outbox is closed (the writer thread returns). A
+    /// closed outbox drops what it is given; a message that does not encode
+    /// is dropped with a warning.
+    pub(super) fn push(&self, control: &Control, room: Room) -> Result<bool, PushError> {
         let mut state = self.state.lock();
         if state.closed {
-            return Ok(());
+            return Ok(true);
+        }
+        if room == Room::Wait && state.pending() >= self.limit {
+            return Ok(false);
         }
         if let Err(e) = state.writer.send(control) {
             // Nothing was queued.
             tracing::warn!(error = %e, "distribution: a message that does not encode was dropped");
-            return Ok(());
+            return Ok(true);
         }
         if state.busy {
-            return Ok(());
+            let pending = state.pending();
+            if room == Room::Bounded && pending > self.limit.saturating_mul(2) {
+                self.close_locked(state);
+                return Err(PushError::Overflow(pending));
+            }
+            return Ok(true);
         }
         let buf = state.writer.get_mut();
         match send_nonblocking(&self.stream, buf) {
@@ -65,7 +127,7 @@ impl Outbox {
             }
             Err(e) => {
                 self.close_locked(state);
-                return Err(e);
+                return Err(PushError::Io(e));
             }
         }
         state.last_write = Instant::now();
@@ -74,7 +136,7 @@ impl Outbox {
             drop(state);
             self.kick.notify_one();
         }
-        Ok(())
+        Ok(true)
     }
 
     /// No more writes; wakes the writer thread so that it returns.
@@ -112,7 +174,9 @@ impl Outbox {
                 continue;
             }
             // Blocking, outside the lock: senders queue meanwhile.
+            state.in_flight = bytes.len();
             let written = MutexGuard::unlocked(&mut state, || stream.write_all(&bytes));
+            state.in_flight = 0;
             state.last_write = Instant::now();
             if let Err(e) = written {
                 state.closed = true;
@@ -189,7 +253,8 @@ mod tests {
             flags: DistFlags::DEFAULT,
         };
         let limits = Limits::default();
-        let outbox = Arc::new(Outbox::new(client.try_clone().unwrap(), Writer::new(Vec::new(), &session, &limits)));
+        let writer = Writer::new(Vec::new(), &session, &limits);
+        let outbox = Arc::new(Outbox::new(client.try_clone().unwrap(), writer, usize::MAX / 4));
         let writer = {
             let outbox = outbox.clone();
             let stream = client.try_clone().unwrap();
@@ -200,7 +265,7 @@ mod tests {
         let payload = Term::Binary(vec![7; 20_000]);
         let push = |i: i64| {
             let message = Term::tuple(vec![Term::Int(i), payload.clone()]);
-            outbox.push(&Control::Send { from: None, to: to.clone(), message }).unwrap();
+            outbox.push(&Control::Send { from: None, to: to.clone(), message }, Room::Bounded).unwrap();
         };
         // Fill the socket first, nobody reading: the writer thread takes over.
         let mut i = 0;
@@ -231,5 +296,38 @@ mod tests {
         reader.join().unwrap();
         outbox.close();
         writer.join().unwrap().unwrap();
+    }
+
+    /// What cannot wait (signals) piles up only to twice the limit: the
+    /// push that goes past it closes the outbox and says so.
+    #[test]
+    fn pushes_that_cannot_wait_overflow_at_twice_the_limit() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_server, _) = listener.accept().unwrap(); // never read
+        let session = Session {
+            local_name: "a@localhost".into(),
+            local_creation: 1,
+            peer_name: "b@localhost".into(),
+            peer_creation: 2,
+            peer_flags: DistFlags::DEFAULT,
+            flags: DistFlags::DEFAULT,
+        };
+        const LIMIT: usize = 64 << 10;
+        let outbox = Outbox::new(client, Writer::new(Vec::new(), &session, &Limits::default()), LIMIT);
+        let to = Pid { node: Atom::new("b@localhost"), id: 1, serial: 0, creation: 2 };
+        let message = Term::Binary(vec![7; 1000]);
+        let overflowed = (0..200_000).find_map(|_| {
+            match outbox.push(&Control::Send { from: None, to: to.clone(), message: message.clone() }, Room::Bounded) {
+                Ok(_) => {
+                    assert!(outbox.pending() <= 2 * LIMIT + 1100);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        });
+        assert!(matches!(overflowed, Some(PushError::Overflow(n)) if n > 2 * LIMIT), "{overflowed:?}");
+        let pushed = outbox.push(&Control::Send { from: None, to, message }, Room::Wait).unwrap();
+        assert!(pushed, "closed: a message is dropped, nobody waits");
     }
 }

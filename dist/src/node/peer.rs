@@ -4,7 +4,8 @@
 //! signals, and the per-connection sets that say what fires `noconnection`
 //! when the connection is lost.
 
-use super::outbox::Outbox;
+use super::dial::{unreachable, unreachable_signal, Pending};
+use super::outbox::{Outbox, PushError, Room};
 use super::{nodedown, reason_to_term, term_to_reason, Inner};
 use crate::connection::{Incoming, Reader, Writer};
 use crate::control::{Control, ProcessRef};
@@ -13,12 +14,12 @@ use crate::term::{Atom, Pid as DistPid, Reference, Term};
 use ember_runtime::node::{self as rt, Route, Signal};
 use ember_runtime::{Pid, Ref};
 use parking_lot::Mutex;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The links and monitors that cross this connection.
 #[derive(Default)]
@@ -36,6 +37,10 @@ struct Sets {
     monitored_by_local: HashMap<Ref, (Reference, DistPid)>,
     /// Local processes that called `monitor_node` on this peer.
     node_watchers: Vec<Pid>,
+    /// `Server::call`s waiting for the peer's answer: tag → (caller, the
+    /// reply type it waits for). An entry goes with the reply, the call's
+    /// `Down`, its demonitor (the call ended), or the connection.
+    calls: HashMap<Ref, (Pid, TypeId)>,
     next_unlink_id: u64,
     closed: bool,
 }
@@ -45,6 +50,7 @@ pub(crate) struct Conn {
     peer: Atom,
     peer_creation: u32,
     number: u32,
+    ticktime: Duration,
     out: Outbox,
     stream: TcpStream,
     sets: Mutex<Sets>,
@@ -66,22 +72,40 @@ impl Conn {
         // Silence for a whole tick time means the peer is gone.
         let _ = read_half.set_read_timeout(Some(node.ticktime));
         let _ = write_half.set_write_timeout(Some(node.ticktime));
-        let out = Outbox::new(stream.try_clone().ok()?, Writer::new(Vec::new(), &session, &node.limits));
+        let writer = Writer::new(Vec::new(), &session, &node.limits);
+        let out = Outbox::new(stream.try_clone().ok()?, writer, node.outbox_limit);
         let conn = Arc::new(Conn {
             node: Arc::downgrade(node),
             peer: peer.clone(),
             peer_creation: session.peer_creation,
             number,
+            ticktime: node.ticktime,
             out,
             stream,
             sets: Mutex::new(Sets::default()),
         });
-        {
+        let stale = {
             let mut peers = node.peers.lock();
             if node.stopped.load(std::sync::atomic::Ordering::Acquire) || peers.conns.contains_key(&peer) {
                 return None;
             }
             peers.conns.insert(peer.clone(), conn.clone());
+            // What waited for this peer goes first, before any later send:
+            // under the lock, so that no sender sees the connection before
+            // its earlier messages are in it.
+            if let Some(waiting) = peers.dialing.remove(&peer) {
+                for item in waiting.items {
+                    conn.deliver(node, item, false);
+                }
+            }
+            // Pids of the peer's older incarnations name no process: no
+            // dialling for them any more.
+            let stale: Vec<u32> =
+                peers.numbers.iter().filter(|((name, _), &n)| *name == peer && n != number).map(|(_, &n)| n).collect();
+            stale
+        };
+        for n in stale {
+            rt::set_route(n, None);
         }
         rt::set_route(number, Some(Arc::new(ConnRoute(Arc::downgrade(&conn))) as Arc<dyn Route>));
         let tick = node.ticktime / 4;
@@ -102,12 +126,97 @@ impl Conn {
         Some(conn)
     }
 
-    /// Sends a control message (see [`Outbox`]); a connection whose
-    /// socket fails is closed by its writer thread.
+    /// Sends a control message that cannot wait for room (a signal, often
+    /// from the runtime's exit paths; see [`Outbox`]). A connection whose
+    /// socket fails is closed by its writer thread; one whose outbox
+    /// overflows is ended here, with a report.
     pub(crate) fn push(&self, control: Control) {
-        if let Err(e) = self.out.push(&control) {
-            tracing::info!(peer = %self.peer, error = %e, "distribution: write failed");
+        if let Err(e) = self.out.push(&control, Room::Bounded) {
+            self.push_failed(e);
         }
+    }
+
+    /// Sends a message: a sender in a process waits (sleeping, so its
+    /// worker runs others) until the outbox has room, as Erlang suspends a
+    /// sender on a busy distribution port. A peer that takes nothing for a
+    /// tick time meanwhile loses the connection (with a report), and the
+    /// message is dropped; a slow one only makes the sender wait longer.
+    /// Outside processes, nothing waits (as for a signal).
+    pub(crate) fn push_message(&self, control: Control) {
+        let room = if ember_runtime::try_self_pid().is_some() { Room::Wait } else { Room::Bounded };
+        let mut waited: Option<(usize, Instant, Duration)> = None;
+        loop {
+            match self.out.push(&control, room) {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => return self.push_failed(e),
+            }
+            let now = Instant::now();
+            let pending = self.out.pending();
+            let (last, deadline, step) = waited.get_or_insert((pending, now + self.ticktime, Duration::from_millis(1)));
+            if pending < *last {
+                // Progress: the peer reads, slowly.
+                (*last, *deadline) = (pending, now + self.ticktime);
+            } else if now >= *deadline {
+                return self.stalled();
+            }
+            ember_runtime::sleep(*step);
+            *step = (*step * 2).min(Duration::from_millis(16));
+        }
+    }
+
+    fn push_failed(&self, e: PushError) {
+        match e {
+            PushError::Io(e) => tracing::info!(peer = %self.peer, error = %e, "distribution: write failed"),
+            PushError::Overflow(_) => {
+                tracing::warn!(peer = %self.peer, error = %e, "distribution: connection closed: the outbox overflowed");
+                // The reader sees the socket end and closes the connection
+                // (not here: the caller may hold the connection's locks).
+                let _ = self.stream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// The outbox stayed full, the peer taking nothing, for a tick time.
+    fn stalled(&self) {
+        tracing::warn!(
+            peer = %self.peer,
+            pending = self.out.pending(),
+            "distribution: connection closed: the peer took nothing from a full outbox for a tick time"
+        );
+        self.out.close();
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Bytes waiting to be written to the peer.
+    pub(crate) fn pending(&self) -> usize {
+        self.out.pending()
+    }
+
+    /// Something that waited for this connection (see [`super::dial`]):
+    /// sent now, or unreachable if it was for an older incarnation of the
+    /// peer.
+    /// `wait`: whether a message may wait for room (not when the caller
+    /// holds the node's locks).
+    pub(super) fn deliver(&self, node: &Inner, item: Pending, wait: bool) {
+        let send = |control| if wait { self.push_message(control) } else { self.push(control) };
+        match item {
+            Pending::Message { number, from, to, message } if number == self.number => {
+                send(self.send_control(node, from, to, message))
+            }
+            Pending::Signal { number, signal } if number == self.number => self.signal(node, signal),
+            Pending::Named { from, name, message } => {
+                send(Control::RegSend { from: node.own_pid(from), to: name, message })
+            }
+            stale => unreachable(stale),
+        }
+    }
+
+    /// The `SEND` of a message from a local process (or a plain thread) to
+    /// a pid of the peer.
+    fn send_control(&self, node: &Inner, from: Option<Pid>, to: Pid, message: Term) -> Control {
+        let from = from.filter(|p| p.node() == node.runtime).map(|p| node.own_pid(p));
+        Control::Send { from, to: self.remote_pid(to), message }
     }
 
     /// The calling process monitors the process registered as `name` on
@@ -127,6 +236,15 @@ impl Conn {
         sets.monitors.insert(monitor, (me, target, how.clone()));
         self.push(Control::MonitorP { from: node.own_pid(me), to: how, reference: node.own_ref(monitor) });
         monitor
+    }
+
+    /// A call from `caller` tagged `tag` is about to be sent: its answer
+    /// (`ALIAS_SEND` to the tag) is decoded as `reply` and delivered.
+    pub(crate) fn expect_reply(&self, tag: Ref, caller: Pid, reply: TypeId) {
+        let mut sets = self.sets.lock();
+        if !sets.closed {
+            sets.calls.insert(tag, (caller, reply));
+        }
     }
 
     pub(crate) fn watch_node(&self, pid: Pid) {
@@ -172,6 +290,24 @@ impl Conn {
         }
     }
 
+    /// The tag of `{[alias | Tag], Reply}`, the answer to a call of ours.
+    fn reply_tag(node: &Inner, message: &Term) -> Option<Ref> {
+        let [Term::ImproperList(head, tail), _] = message.as_tuple()? else { return None };
+        let (Some(alias), Term::Ref(tag)) = (head.first(), &**tail) else { return None };
+        (head.len() == 1 && alias.as_atom() == Some("alias")).then(|| node.local_ref(tag)).flatten()
+    }
+
+    /// `message` (`{Tag, Reply}`) answers the call `tag`, if one waits:
+    /// the reply, decoded as its caller's type, goes to the caller.
+    fn answer(&self, tag: Ref, message: &Term) {
+        let Some((caller, reply)) = self.sets.lock().calls.remove(&tag) else { return };
+        let value = match message.as_tuple() {
+            Some([_, reply_term]) => super::wire::decode(reply, reply_term.clone()),
+            _ => Err(format!("not a gen_server reply: {message}")),
+        };
+        rt::deliver_reply(caller, rt::RemoteReply { tag, value });
+    }
+
     /// A pid of this node, as the peer names it (`None`: another node's, or
     /// an older incarnation of this one: no process).
     fn ours(node: &Inner, pid: &DistPid) -> Option<Pid> {
@@ -199,7 +335,16 @@ impl Conn {
     fn act(&self, node: &Inner, control: Control) -> Option<()> {
         match control {
             Control::Send { to, message, .. } => {
-                ember_runtime::send(Self::ours(node, &to)?, message);
+                let to = Self::ours(node, &to)?;
+                // A peer that answers a call by pid rather than by alias
+                // (the gen_server of an OTP before 24).
+                if let Some(tag) = Self::reply_tag(node, &message) {
+                    if self.sets.lock().calls.get(&tag).is_some_and(|(caller, _)| *caller == to) {
+                        self.answer(tag, &message);
+                        return Some(());
+                    }
+                }
+                ember_runtime::send(to, message);
             }
             Control::RegSend { to, message, .. } => {
                 if let Some(adapter) = node.exposed.read().get(to.as_str()) {
@@ -212,14 +357,20 @@ impl Conn {
                     ember_runtime::send(pid, message);
                 }
             }
-            // Ember makes no aliases: its calls to other nodes use plain tags.
-            Control::AliasSend { .. } => {}
+            // Ember's aliases are the tags of its calls to other nodes: the
+            // answer `{[alias | Tag], Reply}` of an expected call.
+            Control::AliasSend { alias, message, .. } => {
+                self.answer(node.local_ref(&alias)?, &message);
+            }
             Control::Link { from, to } => {
                 let (remote, local) = (self.theirs(&from)?, Self::ours(node, &to));
                 match local {
                     Some(local) if rt::add_link(local, remote) => {
                         self.sets.lock().links.insert((local, remote));
                     }
+                    // The reader's answers never wait: a reader blocked on a
+                    // full outbox would stop reading, and two nodes doing
+                    // so would wait on each other.
                     _ => self.push(Control::Exit { from: to, to: from, reason: Term::atom("noproc") }),
                 }
             }
@@ -277,7 +428,11 @@ impl Conn {
                 let watcher = Self::ours(node, &to)?;
                 // Only monitors made over this connection: the target is
                 // the one recorded, whatever the peer says.
-                let (_, target, _) = self.sets.lock().monitors.remove(&monitor)?;
+                let (_, target, _) = {
+                    let mut sets = self.sets.lock();
+                    sets.calls.remove(&monitor);
+                    sets.monitors.remove(&monitor)?
+                };
                 rt::deliver_down(watcher, monitor, target, term_to_reason(reason));
             }
             Control::Other { control, .. } => {
@@ -299,10 +454,12 @@ impl Conn {
             sets.closed = true;
             std::mem::take(&mut *sets)
         };
-        rt::set_route(self.number, None);
+        // From now on a send to the peer dials it again.
+        let node = self.node.upgrade();
+        rt::set_route(self.number, node.as_ref().and_then(|n| n.idle_route(&self.peer, self.number)));
         let _ = self.stream.shutdown(Shutdown::Both);
         self.out.close();
-        if let Some(node) = self.node.upgrade() {
+        if let Some(node) = node {
             let mut peers = node.peers.lock();
             if peers.conns.get(&self.peer).is_some_and(|c| std::ptr::eq(&**c, self)) {
                 peers.conns.remove(&self.peer);
@@ -327,17 +484,8 @@ impl Conn {
         let mut sets = self.sets.lock();
         if sets.closed {
             drop(sets);
-            // Lost meanwhile: answer as for an unconnected node.
-            match signal {
-                Signal::Link { from, to } => {
-                    rt::deliver_exit(from, to, rt::noconnection(), true);
-                }
-                Signal::Monitor { from, to, monitor } => {
-                    rt::deliver_down(from, monitor, to, rt::noconnection());
-                }
-                _ => {}
-            }
-            return;
+            // Lost meanwhile: answer as for an unreachable node.
+            return unreachable_signal(signal);
         }
         // Pushed under the lock, so the queue's order is the sets' order.
         match signal {
@@ -366,6 +514,7 @@ impl Conn {
                 self.push(Control::MonitorP { from: node.own_pid(from), to: how, reference: node.own_ref(monitor) });
             }
             Signal::Demonitor { from, monitor, .. } => {
+                sets.calls.remove(&monitor);
                 if let Some((_, _, how)) = sets.monitors.remove(&monitor) {
                     self.push(Control::DemonitorP {
                         from: node.own_pid(from),
@@ -405,8 +554,7 @@ impl Route for ConnRoute {
             tracing::warn!(%to, "distribution: a message to a remote pid must be a Term (see ember_dist::to_term); dropped");
             return;
         };
-        let from = from.filter(|p| p.node() == node.runtime).map(|p| node.own_pid(p));
-        conn.push(Control::Send { from, to: conn.remote_pid(to), message: *message });
+        conn.push_message(conn.send_control(&node, from, to, *message));
     }
 
     fn signal(&self, signal: Signal) {

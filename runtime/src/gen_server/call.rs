@@ -94,6 +94,9 @@ pub enum CallError {
         /// The type of the server that received the call.
         actual: &'static str,
     },
+    /// A call to another node: the request has no term form, or the reply
+    /// does not read as the handle's `Reply` (with the explanation).
+    BadTerm(String),
 }
 
 impl fmt::Display for CallError {
@@ -106,6 +109,7 @@ impl fmt::Display for CallError {
             CallError::WrongServer { expected, actual } => {
                 write!(f, "wrong_server: the call was for a {expected}, the process is a {actual}")
             }
+            CallError::BadTerm(why) => write!(f, "bad_term: {why}"),
         }
     }
 }
@@ -118,6 +122,9 @@ pub(crate) fn call<S: GenServer>(
     timeout: Option<Duration>,
 ) -> Result<S::Reply, CallError> {
     let cur = current();
+    if let Dest::Remote(name, node) = &*dest.local() {
+        return call_remote::<S>(&cur, name, node, request, timeout);
+    }
     let pid = dest.whereis().ok_or(CallError::NoProc)?;
     if pid == cur.pid() {
         return Err(CallError::CallingSelf);
@@ -179,7 +186,82 @@ pub(crate) fn call<S: GenServer>(
     }
 }
 
+/// A call to `{name, node}` on another node: the same protocol (a monitor,
+/// its reference as the tag, the reply or the `Down`, whichever comes
+/// first), carried by the runtime's distribution, which encodes the request
+/// and decodes the reply (see [`crate::node::RemoteCall`]).
+fn call_remote<S: GenServer>(
+    cur: &crate::process::current::Current,
+    name: &crate::name::Name,
+    node: &crate::name::Name,
+    request: S::Call,
+    timeout: Option<Duration>,
+) -> Result<S::Reply, CallError> {
+    use crate::node::{RemoteCall, RemoteReply};
+    let Some(dist) = crate::node::distribution(cur.sched().node) else {
+        return Err(CallError::Exited(crate::node::noconnection()));
+    };
+    let mark = marker(cur);
+    let me = cur.pid();
+    let tag = dist.monitor_name(me, name, node.as_str());
+    let call = RemoteCall { from: me, tag, request: Box::new(request), reply: TypeId::of::<S::Reply>() };
+    dist.send_named(me, name, node.as_str(), Box::new(call));
+    let got = receive_after(
+        mark,
+        |m| {
+            if let Some(r) = m.downcast_ref::<RemoteReply>() {
+                (r.tag == tag).then_some(Answer::Reply)
+            } else if let Some(d) = m.downcast_ref::<Down>() {
+                (d.monitor == tag).then_some(Answer::Down)
+            } else {
+                None
+            }
+        },
+        timeout,
+    );
+    let reply = |msg: crate::process::Message| {
+        let value = msg.downcast::<RemoteReply>().expect("matched").value.map_err(CallError::BadTerm)?;
+        value
+            .downcast::<S::Reply>()
+            .map(|v| *v)
+            .map_err(|_| CallError::BadTerm(format!("the reply is not a {}", std::any::type_name::<S::Reply>())))
+    };
+    match got {
+        Some((Answer::Reply | Answer::WrongServer, msg)) => {
+            demonitor_flush(tag);
+            reply(msg)
+        }
+        Some((Answer::Down, msg)) => {
+            let down = msg.downcast::<Down>().expect("matched");
+            Err(match down.reason {
+                Reason::NoProc => CallError::NoProc,
+                reason => CallError::Exited(reason),
+            })
+        }
+        None => {
+            demonitor_flush(tag);
+            match receive_after(
+                mark,
+                |m| m.downcast_ref::<RemoteReply>().is_some_and(|r| r.tag == tag).then_some(()),
+                Some(Duration::ZERO),
+            ) {
+                Some((_, msg)) => reply(msg),
+                None => Err(CallError::Timeout),
+            }
+        }
+    }
+}
+
 pub(crate) fn cast<C: Send + 'static>(dest: &Dest, request: C) {
+    if let Dest::Remote(name, node) = &*dest.local() {
+        // `{'$gen_cast', Request}` from the distribution; nowhere to go
+        // outside a process (no node to send from).
+        if let Some(cur) = try_current() {
+            let cast = crate::node::RemoteCast { request: Box::new(request) };
+            crate::node::send_named_remote(&cur, name, node, Box::new(cast));
+        }
+        return;
+    }
     if let Some(pid) = dest.whereis() {
         crate::mailbox::send(pid, CastMsg(request));
     }

@@ -1022,6 +1022,9 @@ impl<S: GenServer> Server<S> {
     }
 
     /// Sends a cast. Always succeeds, even if nothing is at the address.
+    /// To `(name, node)` on another node, it goes through the runtime's
+    /// distribution as OTP's `{'$gen_cast', Request}` (see
+    /// [`crate::node::RemoteCast`]).
     ///
     /// ```
     /// use ember_runtime::gen_server::{start_link, Action, CallResult, GenServer, Init, ReplyTo, Server, StartOptions};

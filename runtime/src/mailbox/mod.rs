@@ -16,7 +16,7 @@ pub(crate) mod receive;
 
 pub use receive::{receive, receive_any, receive_any_timeout, receive_if, receive_if_timeout, receive_timeout, Select};
 
-use crate::name::{Name, NoProc};
+use crate::name::{Dest, NoProc};
 use crate::pid::Pid;
 use crate::process::current::{current, try_current, Current};
 use crate::process::Message;
@@ -57,8 +57,17 @@ pub fn send<M: Any + Send>(pid: Pid, msg: M) {
 }
 
 /// Sends `msg` to the process registered under `name` (Erlang
-/// `Name ! Msg`). Unlike sending to a pid, sending to a name nobody holds is
-/// an error.
+/// `Name ! Msg`), or to any other [`Dest`]: a pid, a via name, or
+/// `(name, node)` for a name registered on another node (Erlang
+/// `{Name, Node} ! Msg`).
+///
+/// Unlike sending to a pid, sending to a local name nobody holds is an
+/// error. A name on another node is resolved there: the send goes through
+/// the runtime's distribution ([`crate::node::Distribution`], which
+/// `ember_dist` provides), connecting to the node if needed, and never
+/// fails here, as in OTP (a node that cannot be reached drops the message).
+/// `(name, this_node)` is the local name; without a distribution, a message
+/// for another node is dropped.
 ///
 /// ```
 /// use ember_runtime::{register, receive, self_pid, send_named};
@@ -67,16 +76,25 @@ pub fn send<M: Any + Send>(pid: Pid, msg: M) {
 ///     send_named("me", 5i32).unwrap();
 ///     assert_eq!(receive::<i32>(), 5);
 ///     assert!(send_named("nobody", 5i32).is_err());
+///     // No distribution in this runtime: nowhere to go, no error.
+///     assert!(send_named(("me", "elsewhere@localhost"), 6i32).is_ok());
 /// })
 /// .unwrap();
 /// ```
 #[track_caller]
-pub fn send_named<M: Any + Send>(name: impl Into<Name>, msg: M) -> Result<(), NoProc> {
+pub fn send_named<M: Any + Send>(dest: impl Into<Dest>, msg: M) -> Result<(), NoProc> {
     let cur = current();
     cur.charge(1);
-    let name = name.into();
-    let pid = cur.sched().names.whereis(&name).ok_or(NoProc::Name(name))?;
-    cur.sched().deliver(pid, Box::new(msg), false, false);
+    let dest = dest.into();
+    match &*dest.local() {
+        Dest::Name(name) => {
+            let pid = cur.sched().names.whereis(name).ok_or_else(|| NoProc::Name(name.clone()))?;
+            cur.sched().deliver(pid, Box::new(msg), false, false);
+        }
+        Dest::Pid(pid) => send(*pid, msg),
+        Dest::Via(via) => via.send(Box::new(msg))?,
+        Dest::Remote(name, node) => crate::node::send_named_remote(&cur, name, node, Box::new(msg)),
+    }
     Ok(())
 }
 
