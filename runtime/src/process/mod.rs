@@ -24,6 +24,7 @@
 pub(crate) mod api;
 pub(crate) mod current;
 pub(crate) mod exit;
+pub(crate) mod hibernation;
 pub(crate) mod info;
 pub(crate) mod panic;
 pub(crate) mod priority;

@@ -59,11 +59,16 @@ pub(crate) fn trampoline(entry: Entry) -> impl FnOnce(&corosensei::Yielder<(), S
             },
         };
         // SAFETY: as above.
-        match unsafe { cur.local().exit_reason.take().map(|b| *b) } {
+        let outcome = match unsafe { cur.local().exit_reason.take().map(|b| *b) } {
             // Exiting started (a fatal signal, `exit`): that reason wins over
             // whatever the function did afterwards.
             Some((reason, signal)) => Outcome::Exit(reason, signal),
             None => outcome,
+        };
+        if matches!(outcome, Outcome::Hibernate(_)) {
+            // SAFETY: this is the process, running.
+            unsafe { super::hibernation::shrink_to_fit(cur.slot()) };
         }
+        outcome
     }
 }

@@ -1,0 +1,83 @@
+//! What hibernating gives back besides the stack.
+//!
+//! A hibernating process is expected to wait long and cost little (OTP's
+//! `hibernate` garbage-collects and shrinks the heap to fit). Here its queues
+//! and sets keep whatever capacity they grew to: a GenServer started with
+//! `gen_server::start` keeps the vector its starter's monitor was in, empty
+//! since the start protocol ended, which is about as much as the rest of
+//! the hibernated server. Hibernation shrinks them to fit, freeing the empty
+//! ones; the next message or monitor allocates again, which a process that
+//! hibernates can afford (it has just given its stack back).
+
+use super::Slot;
+
+/// Shrinks the process's queues and sets to fit (called by the process, on
+/// its way out of the coroutine to hibernate).
+///
+/// # Safety
+///
+/// The caller must be the process in `slot`, running (see [`Slot::local`]).
+pub(crate) unsafe fn shrink_to_fit(slot: &Slot) {
+    {
+        // SAFETY: the caller is the running process; short borrow.
+        let local = unsafe { slot.local() };
+        local.mailbox.shrink_to_fit();
+        local.removed_while_matching.shrink_to_fit();
+    }
+    // Only buffers are freed under the lock (no message is dropped here):
+    // no user code runs while it is held.
+    let mut shared = slot.shared.lock();
+    shared.inbox.shrink_to_fit();
+    shared.links.shrink_to_fit();
+    shared.monitors.shrink_to_fit();
+    shared.monitored_by.shrink_to_fit();
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::process::current::current;
+    use crate::process::sets::SmallMap;
+    use crate::{demonitor, hibernate, link, monitor, process_info, receive, send, spawn, yield_now, Status};
+
+    fn capacity<K, V>(map: &SmallMap<K, V>) -> usize {
+        match map {
+            SmallMap::Small(v) => v.capacity(),
+            SmallMap::Large(m) => m.capacity(),
+        }
+    }
+
+    #[test]
+    fn a_hibernating_process_keeps_no_spare_capacity() {
+        crate::run(|| {
+            let me = crate::self_pid();
+            let pid = spawn(move || {
+                link(me);
+                send(me, ());
+                // Waits for the monitor below to come and go.
+                receive::<()>();
+                hibernate(|| {
+                    receive::<()>();
+                })
+            });
+            receive::<()>();
+            let watch = monitor(pid);
+            assert!(demonitor(watch));
+            send(pid, ());
+            let mut rounds = 0;
+            while process_info(pid).map(|i| i.status) != Some(Status::Hibernating) {
+                assert!(rounds < 1_000_000, "the process never hibernated");
+                rounds += 1;
+                yield_now();
+            }
+            let cur = current();
+            let slot = cur.sched().slot(pid).expect("its slot");
+            let shared = slot.shared.lock();
+            assert_eq!(capacity(&shared.monitored_by), 0, "the monitor's room is freed once it is gone");
+            assert_eq!(capacity(&shared.links), 1, "room for its one link only");
+            assert_eq!(shared.inbox.capacity(), 0);
+            drop(shared);
+            send(pid, ());
+        })
+        .unwrap();
+    }
+}
