@@ -149,9 +149,9 @@ fn scan_from<A>(
             let verdict = matcher(unsafe { &*msg });
             // SAFETY: running process, short borrow (and the parked messages
             // are dropped after it ends: their destructors may call us).
-            if !unsafe { cur.local() }.removed_while_matching.is_empty() {
+            if unsafe { cur.local() }.removed_while_matching.is_some() {
                 // SAFETY: as above.
-                let parked = std::mem::take(unsafe { &mut cur.local().removed_while_matching });
+                let parked = unsafe { cur.local() }.removed_while_matching.take();
                 drop(parked);
             }
             // SAFETY: running process, short borrow.

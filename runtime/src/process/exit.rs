@@ -98,7 +98,7 @@ impl Current {
         let (reason, on_exit) = unsafe {
             let local = self.local();
             let decided = local.exit_reason.get_or_insert_with(|| Box::new((Reason::Killed, true)));
-            (decided.0.clone(), local.on_exit.take())
+            (decided.0.clone(), local.on_exit.take().map(|hook| *hook))
         };
         retire_identity(self.sched(), self.slot(), &reason, true, false, on_exit);
     }
@@ -126,7 +126,13 @@ fn retire_identity(
         // detached remnant comes alive again under its next serial (step 6).
         shared.alive = false;
         let label = shared.label.take();
-        (shared.links.take(), shared.monitors.take(), shared.monitored_by.take(), shared.name.take(), label)
+        (
+            shared.links.take(),
+            shared.monitors.take(),
+            shared.monitored_by.take(),
+            shared.name.take().map(|name| *name),
+            label,
+        )
     };
     drop(label);
     if let Some(name) = &name {
@@ -200,7 +206,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
         local.returning_to_exit = false;
         local.hibernated = false;
         local.free_migration = false;
-        (detached, local.on_exit.take(), std::mem::take(&mut local.mailbox))
+        (detached, local.on_exit.take().map(|hook| *hook), std::mem::take(&mut local.mailbox))
     };
     slot.mailbox_len.store(0, Ordering::Relaxed);
     // Sockets it still owns: released, or closed if its stack was abandoned

@@ -22,7 +22,6 @@ pub(crate) unsafe fn shrink_to_fit(slot: &Slot) {
         // SAFETY: the caller is the running process; short borrow.
         let local = unsafe { slot.local() };
         local.mailbox.shrink_to_fit();
-        local.removed_while_matching.shrink_to_fit();
     }
     // Only buffers are freed under the lock (no message is dropped here):
     // no user code runs while it is held.

@@ -202,7 +202,7 @@ pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
                 })
                 .collect(),
             monitored_by: shared.monitored_by.iter().map(|(_, p)| *p).collect(),
-            registered_name: shared.name.clone(),
+            registered_name: shared.name.as_deref().cloned(),
             trap_exit: slot.trap_exit.load(Ordering::Relaxed),
             priority: priority_of(slot),
             reductions: slot.reductions.load(Ordering::Relaxed),

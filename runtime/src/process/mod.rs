@@ -177,8 +177,9 @@ pub(crate) struct Shared {
     pub(crate) monitors: sets::Monitors,
     /// Monitors others hold on this process: the watcher.
     pub(crate) monitored_by: sets::MonitoredBy,
-    /// The registered name.
-    pub(crate) name: Option<Name>,
+    /// The registered name (boxed: a thin pointer keeps the slot small, and
+    /// few processes have one).
+    pub(crate) name: Option<Box<Name>>,
     /// The label shown by introspection (`set_label`); a behaviour's is its
     /// module's type name until it sets one.
     pub(crate) label: Option<Label>,
@@ -281,14 +282,17 @@ pub(crate) struct Local {
     /// made such a call can find its place again.
     pub(crate) mailbox_edits: u32,
     /// Messages removed while a matcher ran, kept alive until it returns
-    /// (the matcher may hold a reference into one of them).
-    pub(crate) removed_while_matching: Vec<Message>,
+    /// (the matcher may hold a reference into one of them). Boxed: it is
+    /// rarely needed, and the slot is the fixed cost of every process.
+    #[allow(clippy::box_collection)]
+    pub(crate) removed_while_matching: Option<Box<Vec<Message>>>,
     /// True when the body is a hibernated continuation (runs only once a
     /// message arrives).
     pub(crate) hibernated: bool,
     /// Called with the exit reason when the process has exited (used by
-    /// `Runtime::block_on` to learn how the root process ended).
-    pub(crate) on_exit: Option<ExitHook>,
+    /// `Runtime::block_on` to learn how the root process ended). Boxed
+    /// again: a thin pointer keeps the slot small.
+    pub(crate) on_exit: Option<Box<ExitHook>>,
     /// The sockets this process owns (closed if its stack is abandoned).
     pub(crate) resources: crate::io::resource::ResourceTable,
 }
@@ -310,7 +314,7 @@ impl Local {
             returning_to_exit: false,
             matching: false,
             mailbox_edits: 0,
-            removed_while_matching: Vec::new(),
+            removed_while_matching: None,
             hibernated: false,
             on_exit: None,
             resources: Default::default(),
@@ -434,6 +438,6 @@ mod size_tests {
     /// small (the budget for a hibernated GenServer is 1 KiB in all).
     #[test]
     fn a_slot_stays_small() {
-        assert!(std::mem::size_of::<super::Slot>() <= 448, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+        assert!(std::mem::size_of::<super::Slot>() <= 392, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
     }
 }

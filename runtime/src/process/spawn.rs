@@ -299,7 +299,7 @@ pub(crate) fn spawn_entry(
     local.exit_reason = None;
     local.returning_to_exit = false;
     local.budget = 0;
-    local.on_exit = on_exit;
+    local.on_exit = on_exit.map(Box::new);
     let pid = slot.pid(sched.node);
     let parent_pid = parent.map(|p| p.pid());
     let monitor = match (options.monitor, parent_pid) {
