@@ -323,7 +323,20 @@ impl Local {
 }
 
 /// One process slot. See the module docs.
+///
+/// `repr(C)`, in this order: the slot lock first (at offset 0, as every
+/// delivery takes it), the widest fields before the narrow ones so that
+/// nothing is padded.
+#[repr(C)]
 pub(crate) struct Slot {
+    pub(crate) shared: Mutex<Shared>,
+    pub(crate) reductions: AtomicU64,
+    /// Length of the private mailbox, published for introspection.
+    pub(crate) mailbox_len: AtomicUsize,
+    /// Stack bytes in use at the last suspension and the deepest sampled (0
+    /// when the process holds no stack), for introspection.
+    pub(crate) stack_depth: crate::stack::depth::StackDepth,
+    local: UnsafeCell<Local>,
     pub(crate) index: u32,
     pub(crate) run: RunState,
     /// The worker this process is pinned to, or `placement::FLOATING` (see
@@ -332,11 +345,15 @@ pub(crate) struct Slot {
     pub(crate) home: AtomicU32,
     /// Unwinds in flight on the process's stack (see `process::unwinding`).
     pub(crate) unwinding: AtomicU32,
+    pub(crate) serial: AtomicU32,
+    /// Messages a behaviour's loop has handled (written by the process
+    /// only, published for introspection). 32 bits, wrapping: it fits the
+    /// slot's padding, and a rate is what a viewer shows.
+    pub(crate) messages_handled: AtomicU32,
     /// A `Kill` ended the process's identity; what runs now is its detached
     /// remnant finishing its unwind, under the next serial (see
     /// `process::exit`). Written by the process's owner only.
     pub(crate) detached: AtomicBool,
-    pub(crate) serial: AtomicU32,
     /// An exit signal is waiting in the inbox: the process must drain at its
     /// next runtime call (this is how a running process is killed).
     pub(crate) urgent: AtomicBool,
@@ -352,23 +369,11 @@ pub(crate) struct Slot {
     pub(crate) priority: AtomicU8,
     /// Turns a `Low` process has let others take (see `scheduler::worker`).
     pub(crate) low_turns: AtomicU8,
-    pub(crate) reductions: AtomicU64,
-    /// Length of the private mailbox, published for introspection.
-    pub(crate) mailbox_len: AtomicUsize,
-    /// Stack bytes in use at the last suspension and the deepest sampled (0
-    /// when the process holds no stack), for introspection.
-    pub(crate) stack_depth: crate::stack::depth::StackDepth,
     /// The process is hibernating (published for introspection).
     pub(crate) hibernating: AtomicBool,
     /// What the system monitor has reported about it (one byte of flags:
     /// the slot is the fixed cost of every process).
     pub(crate) reported: crate::system_monitor::Reported,
-    /// Messages a behaviour's loop has handled (written by the process
-    /// only, published for introspection). 32 bits, wrapping: it fits the
-    /// slot's padding, and a rate is what a viewer shows.
-    pub(crate) messages_handled: AtomicU32,
-    pub(crate) shared: Mutex<Shared>,
-    local: UnsafeCell<Local>,
 }
 
 // SAFETY: `local` is only accessed by the thread that owns the process (see
