@@ -145,8 +145,8 @@ fn retire_identity(
         }
         if let Some(t) = sched.slot(target) {
             let mut shared = t.shared.lock();
-            if t.serial.load(Ordering::Relaxed) == target.serial {
-                shared.monitored_by.remove(&monitor);
+            if t.serial.load(Ordering::Relaxed) == target.serial && shared.monitored_by.remove(&monitor).is_some() {
+                super::hibernation::removed_from(t, &mut shared.monitored_by);
             }
         }
     }

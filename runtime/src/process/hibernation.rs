@@ -9,7 +9,10 @@
 //! ones; the next message or monitor allocates again, which a process that
 //! hibernates can afford (it has just given its stack back).
 
+use super::sets::SmallMap;
 use super::Slot;
+use std::hash::Hash;
+use std::sync::atomic::Ordering;
 
 /// Shrinks the process's queues and sets to fit (called by the process, on
 /// its way out of the coroutine to hibernate).
@@ -30,6 +33,20 @@ pub(crate) unsafe fn shrink_to_fit(slot: &Slot) {
     shared.links.shrink_to_fit();
     shared.monitors.shrink_to_fit();
     shared.monitored_by.shrink_to_fit();
+}
+
+/// Called, under the lock of the process in `slot`, after another process
+/// removed an entry from one of its sets (a demonitor, an unlink): if that
+/// emptied the set of a hibernating process, frees it. The starter of a
+/// GenServer demonitors it only after the server has gone to sleep.
+///
+/// The flag is read without ordering: a process that has just woken keeps
+/// an empty set's capacity a little longer, one that is falling asleep may
+/// lose it. Neither changes what the set holds.
+pub(crate) fn removed_from<K: Eq + Hash + Copy, V>(slot: &Slot, set: &mut SmallMap<K, V>) {
+    if set.is_empty() && slot.hibernating.load(Ordering::Relaxed) {
+        set.shrink_to_fit();
+    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -70,11 +87,18 @@ mod tests {
             }
             let cur = current();
             let slot = cur.sched().slot(pid).expect("its slot");
-            let shared = slot.shared.lock();
-            assert_eq!(capacity(&shared.monitored_by), 0, "the monitor's room is freed once it is gone");
-            assert_eq!(capacity(&shared.links), 1, "room for its one link only");
-            assert_eq!(shared.inbox.capacity(), 0);
-            drop(shared);
+            {
+                let shared = slot.shared.lock();
+                assert_eq!(capacity(&shared.monitored_by), 0, "the monitor's room is freed once it is gone");
+                assert_eq!(capacity(&shared.links), 1, "room for its one link only");
+                assert_eq!(shared.inbox.capacity(), 0);
+            }
+            // Monitored while asleep, then demonitored (as a GenServer's
+            // starter does): the emptied set is freed at once.
+            let watch = monitor(pid);
+            assert_eq!(capacity(&slot.shared.lock().monitored_by), 4, "a vector's first growth");
+            assert!(demonitor(watch));
+            assert_eq!(capacity(&slot.shared.lock().monitored_by), 0, "freed when emptied while it hibernates");
             send(pid, ());
         })
         .unwrap();
