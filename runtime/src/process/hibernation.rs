@@ -67,7 +67,7 @@ mod tests {
         crate::run(|| {
             let me = crate::self_pid();
             let pid = spawn(move || {
-                link(me);
+                link(me).expect("the test process is alive");
                 send(me, ());
                 // Waits for the monitor below to come and go.
                 receive::<()>();
