@@ -117,7 +117,7 @@ fn retire_identity(
     on_exit: Option<ExitHook>,
 ) {
     let pid = slot.pid(sched.node);
-    let (links, monitors, monitored_by, name, label) = {
+    let (links, monitors, monitored_by, name, text_label) = {
         let mut shared = slot.shared.lock();
         // The identity is dead from here on, before any signal goes out:
         // whoever hears of the exit finds the pid not alive, as on the BEAM
@@ -125,16 +125,21 @@ fn retire_identity(
         // the registry hands the name over once the holder is not alive). A
         // detached remnant comes alive again under its next serial (step 6).
         shared.alive = false;
-        let label = shared.label.take();
+        shared.label = None;
+        let text_label = std::mem::take(&mut shared.text_label);
         (
             shared.links.take(),
             shared.monitors.take(),
             shared.monitored_by.take(),
             shared.name.take().map(|name| *name),
-            label,
+            text_label,
         )
     };
-    drop(label);
+    if text_label {
+        // Freed outside the slot lock; the slot is not reused before this
+        // exit is done.
+        drop(sched.labels.remove(slot.index));
+    }
     if let Some(name) = &name {
         sched.names.release(name, pid);
     }

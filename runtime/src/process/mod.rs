@@ -180,9 +180,13 @@ pub(crate) struct Shared {
     /// The registered name (boxed: a thin pointer keeps the slot small, and
     /// few processes have one).
     pub(crate) name: Option<Box<Name>>,
-    /// The label shown by introspection (`set_label`); a behaviour's is its
-    /// module's type name until it sets one.
-    pub(crate) label: Option<Label>,
+    /// The label shown by introspection: a behaviour's module's type name,
+    /// as the function that names it (a thin pointer: setting it costs
+    /// nothing), unless `text_label` is set.
+    pub(crate) label: Option<fn() -> &'static str>,
+    /// The process set a label of its own (`set_label`): it is in the
+    /// runtime's side table (`info::Labels`), valid while this is set.
+    pub(crate) text_label: bool,
     /// The process of this runtime that spawned it, as (slot index,
     /// serial); `NO_PARENT` when spawned from outside.
     pub(crate) parent: (u32, u32),
@@ -190,26 +194,6 @@ pub(crate) struct Shared {
     /// (read from a coarse clock: spawning must stay cheap; wraps after 49
     /// days).
     pub(crate) started_ms: u32,
-}
-
-/// A process label, in two words: most are a behaviour's type name, kept as
-/// the function that names it (a thin pointer: setting it costs nothing);
-/// one a process sets itself is boxed.
-pub(crate) enum Label {
-    /// `std::any::type_name` of a behaviour's module.
-    TypeName(fn() -> &'static str),
-    /// Set by `set_label` (boxed: a thin pointer keeps the slot small).
-    #[allow(clippy::box_collection)]
-    Text(Box<String>),
-}
-
-impl Label {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Label::TypeName(name) => name(),
-            Label::Text(text) => text,
-        }
-    }
 }
 
 impl Shared {
@@ -233,6 +217,7 @@ impl Shared {
             monitored_by: Default::default(),
             name: None,
             label: None,
+            text_label: false,
             parent: NO_PARENT,
             started_ms: 0,
         }
@@ -443,6 +428,6 @@ mod size_tests {
     /// small (the budget for a hibernated GenServer is 1 KiB in all).
     #[test]
     fn a_slot_stays_small() {
-        assert!(std::mem::size_of::<super::Slot>() <= 392, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+        assert!(std::mem::size_of::<super::Slot>() <= 384, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
     }
 }

@@ -7,7 +7,7 @@
 
 use super::current::{current, Current};
 use super::priority::{set_slot_priority, Priority};
-use super::{Body, Entry, ExitHook, Finish, Label};
+use super::{Body, Entry, ExitHook, Finish};
 use crate::pid::{Pid, Ref};
 use crate::process::Control;
 use crate::reason::Reason;
@@ -309,7 +309,7 @@ pub(crate) fn spawn_entry(
     slot.messages_handled.store(0, Ordering::Relaxed);
     slot.reported.reset();
     let started_ms = sched.coarse_millis();
-    let old_label = {
+    {
         let mut shared = slot.shared.lock();
         shared.alive = true;
         shared.parent = parent_pid.map_or(super::NO_PARENT, |p| (p.index, p.serial));
@@ -322,10 +322,9 @@ pub(crate) fn spawn_entry(
                 shared.monitored_by.insert_new(m, parent);
             }
         }
-        std::mem::replace(&mut shared.label, options.label.map(Label::TypeName))
-    };
-    // The previous occupant's label, freed outside the lock.
-    drop(old_label);
+        // The previous occupant's label went at its exit.
+        shared.label = options.label;
+    }
     if let Some(parent) = parent {
         if options.link || monitor.is_some() {
             let mut shared = parent.slot().shared.lock();

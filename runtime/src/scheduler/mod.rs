@@ -232,6 +232,8 @@ pub(crate) struct Scheduler {
     /// Milliseconds since `start`, kept by the system monitor (see
     /// `coarse_millis`).
     pub(crate) clock: crate::clock::CoarseClock,
+    /// The labels processes set themselves (see `process::info::Labels`).
+    pub(crate) labels: crate::process::info::Labels,
 }
 
 /// The runtimes of this OS process, by node number, so that a pid can be
@@ -280,6 +282,7 @@ impl Scheduler {
             urgent_processes: crossbeam_utils::CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
             system_monitor: crate::system_monitor::Subscription::new(),
             clock: crate::clock::CoarseClock::new(),
+            labels: Default::default(),
             config,
         });
         nodes.push(Arc::downgrade(&sched));
