@@ -2,7 +2,6 @@
 
 use super::current::{current, try_current};
 use super::priority::{priority_of, Priority};
-use super::sets::FastMap;
 use super::{Letter, Slot, NO_PARENT};
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
@@ -189,7 +188,7 @@ pub(crate) fn info_of(sched: &Scheduler, slot: &Slot, pid: Pid) -> Option<Proces
             pid,
             status,
             label: match shared.label {
-                _ if shared.text_label => sched.labels.get(slot.index),
+                _ if shared.text_label => sched.side.labels.get(slot.index),
                 Some(type_name) => Some(type_name().to_owned()),
                 None => None,
             },
@@ -244,34 +243,9 @@ pub fn set_label(label: impl Into<String>) {
     let old = {
         let mut shared = slot.shared.lock();
         shared.text_label = true;
-        cur.sched().labels.set(slot.index, label)
+        cur.sched().side.labels.set(slot.index, label)
     };
     drop(old);
-}
-
-/// The labels processes set themselves (`set_label`), by slot index. Few
-/// processes set one, so they are kept here rather than in every slot (the
-/// fixed cost of a process); a slot's entry is valid while its
-/// `Shared::text_label` is set, and both change under the slot's lock (this
-/// table's lock is taken inside it, never the other way round).
-#[derive(Default)]
-pub(crate) struct Labels(parking_lot::Mutex<FastMap<u32, String>>);
-
-impl Labels {
-    /// Sets the label of the process in slot `index`; returns the one it replaces.
-    fn set(&self, index: u32, label: String) -> Option<String> {
-        self.0.lock().insert(index, label)
-    }
-
-    fn get(&self, index: u32) -> Option<String> {
-        self.0.lock().get(&index).cloned()
-    }
-
-    /// The process in slot `index` exited (called with its `text_label`
-    /// taken, outside the slot lock).
-    pub(crate) fn remove(&self, index: u32) -> Option<String> {
-        self.0.lock().remove(&index)
-    }
 }
 
 /// Whether `pid` is alive: spawned and not yet ended (Erlang
@@ -356,7 +330,7 @@ mod tests {
             let down: Down = receive();
             assert_eq!(down.pid, labelled);
             let cur = current();
-            assert!(cur.sched().labels.0.lock().is_empty(), "the exit removed its label");
+            assert!(cur.sched().side.labels.is_empty(), "the exit removed its label");
             // The worker reuses the freed slot first.
             let next = spawn(|| {
                 receive::<()>();

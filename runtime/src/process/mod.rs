@@ -29,6 +29,7 @@ pub(crate) mod info;
 pub(crate) mod panic;
 pub(crate) mod priority;
 pub(crate) mod sets;
+pub(crate) mod side;
 pub(crate) mod spawn;
 pub(crate) mod table;
 pub(crate) mod trampoline;
@@ -185,8 +186,10 @@ pub(crate) struct Shared {
     /// nothing), unless `text_label` is set.
     pub(crate) label: Option<fn() -> &'static str>,
     /// The process set a label of its own (`set_label`): it is in the
-    /// runtime's side table (`info::Labels`), valid while this is set.
+    /// runtime's side table (`side::SideTables::labels`).
     pub(crate) text_label: bool,
+    /// The process has an exit hook (`side::SideTables::exit_hooks`).
+    pub(crate) exit_hook: bool,
     /// The process of this runtime that spawned it, as (slot index,
     /// serial); `NO_PARENT` when spawned from outside.
     pub(crate) parent: (u32, u32),
@@ -218,6 +221,7 @@ impl Shared {
             name: None,
             label: None,
             text_label: false,
+            exit_hook: false,
             parent: NO_PARENT,
             started_ms: 0,
         }
@@ -274,10 +278,6 @@ pub(crate) struct Local {
     /// True when the body is a hibernated continuation (runs only once a
     /// message arrives).
     pub(crate) hibernated: bool,
-    /// Called with the exit reason when the process has exited (used by
-    /// `Runtime::block_on` to learn how the root process ended). Boxed
-    /// again: a thin pointer keeps the slot small.
-    pub(crate) on_exit: Option<Box<ExitHook>>,
     /// The sockets this process owns (closed if its stack is abandoned).
     pub(crate) resources: crate::io::resource::ResourceTable,
 }
@@ -301,7 +301,6 @@ impl Local {
             mailbox_edits: 0,
             removed_while_matching: None,
             hibernated: false,
-            on_exit: None,
             resources: Default::default(),
         }
     }
@@ -428,6 +427,6 @@ mod size_tests {
     /// small (the budget for a hibernated GenServer is 1 KiB in all).
     #[test]
     fn a_slot_stays_small() {
-        assert!(std::mem::size_of::<super::Slot>() <= 384, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+        assert!(std::mem::size_of::<super::Slot>() <= 376, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
     }
 }

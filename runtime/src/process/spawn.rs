@@ -299,7 +299,11 @@ pub(crate) fn spawn_entry(
     local.exit_reason = None;
     local.returning_to_exit = false;
     local.budget = 0;
-    local.on_exit = on_exit.map(Box::new);
+    let exit_hook = on_exit.is_some();
+    if let Some(hook) = on_exit {
+        // Before the slot is published (and before the flag below is set).
+        sched.side.exit_hooks.set(index, hook);
+    }
     let pid = slot.pid(sched.node);
     let parent_pid = parent.map(|p| p.pid());
     let monitor = match (options.monitor, parent_pid) {
@@ -324,6 +328,7 @@ pub(crate) fn spawn_entry(
         }
         // The previous occupant's label went at its exit.
         shared.label = options.label;
+        shared.exit_hook = exit_hook;
     }
     if let Some(parent) = parent {
         if options.link || monitor.is_some() {

@@ -232,8 +232,9 @@ pub(crate) struct Scheduler {
     /// Milliseconds since `start`, kept by the system monitor (see
     /// `coarse_millis`).
     pub(crate) clock: crate::clock::CoarseClock,
-    /// The labels processes set themselves (see `process::info::Labels`).
-    pub(crate) labels: crate::process::info::Labels,
+    /// What few processes have: labels they set, exit hooks (see
+    /// `process::side`).
+    pub(crate) side: crate::process::side::SideTables,
 }
 
 /// The runtimes of this OS process, by node number, so that a pid can be
@@ -282,7 +283,7 @@ impl Scheduler {
             urgent_processes: crossbeam_utils::CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
             system_monitor: crate::system_monitor::Subscription::new(),
             clock: crate::clock::CoarseClock::new(),
-            labels: Default::default(),
+            side: Default::default(),
             config,
         });
         nodes.push(Arc::downgrade(&sched));
