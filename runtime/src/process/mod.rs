@@ -424,7 +424,8 @@ impl Slot {
 #[cfg(all(test, not(loom)))]
 mod size_tests {
     /// A slot is the fixed cost of every process, hibernated or not; keep it
-    /// small (the budget for a hibernated GenServer is 1 KiB in all).
+    /// small (the budget for a hibernated GenServer is 512 B in all, and an
+    /// idle process's is its stack page and 200 B).
     #[test]
     fn a_slot_stays_small() {
         assert!(std::mem::size_of::<super::Slot>() <= 376, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
