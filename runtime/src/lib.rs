@@ -50,6 +50,7 @@
 #![deny(missing_docs)]
 
 pub mod agent;
+mod clock;
 #[cfg(feature = "tokio")]
 pub mod future;
 pub mod gen_server;

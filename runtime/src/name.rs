@@ -198,9 +198,9 @@ pub fn register(name: impl Into<Name>, pid: Pid) -> Result<(), RegisterError> {
         return Err(RegisterError::NoProc(pid));
     }
     if let Some(existing) = &shared.name {
-        return Err(RegisterError::AlreadyNamed(existing.clone()));
+        return Err(RegisterError::AlreadyNamed(Name::clone(existing)));
     }
-    shared.name = Some(name.clone());
+    shared.name = Some(Box::new(name.clone()));
     map.insert(name, pid);
     Ok(())
 }
@@ -230,7 +230,7 @@ pub fn unregister(name: impl Into<Name>) -> Result<(), RegisterError> {
     let pid = map.remove(&name).ok_or_else(|| RegisterError::NotRegistered(name.clone()))?;
     if let Some(slot) = sched.slot(pid) {
         let mut shared = slot.shared.lock();
-        if slot.serial.load(Ordering::Relaxed) == pid.serial && shared.name.as_ref() == Some(&name) {
+        if slot.serial.load(Ordering::Relaxed) == pid.serial && shared.name.as_deref() == Some(&name) {
             shared.name = None;
         }
     }

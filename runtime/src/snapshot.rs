@@ -138,7 +138,7 @@ pub(crate) fn snapshot_of(sched: &Scheduler, by: Option<&Current>) -> Snapshot {
             if let Some(cur) = by {
                 cur.charge(1);
             }
-            info_of(slot, slot.pid(node))
+            info_of(sched, slot, slot.pid(node))
         })
         .collect();
     let started = sched.sysmon.started();

@@ -302,7 +302,7 @@ impl Subscription {
         for pid in watched {
             let len = sched
                 .slot(pid)
-                .and_then(|slot| crate::process::info::info_of(slot, pid))
+                .and_then(|slot| crate::process::info::info_of(sched, slot, pid))
                 .map(|info| info.message_queue_len);
             let short = match len {
                 Some(len) => on == 0 || len <= off,

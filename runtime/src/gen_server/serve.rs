@@ -21,13 +21,16 @@ use std::time::Duration;
 pub(crate) struct Loop<S> {
     state: S,
     parent: Pid,
-    name: Option<ProcessName>,
+    /// Boxed: most servers have no name, and a hibernated server's whole
+    /// state is this struct on the heap (a thin pointer keeps it in a
+    /// smaller allocation).
+    name: Option<Box<ProcessName>>,
     hibernate_after: Option<Duration>,
 }
 
 impl<S: GenServer> Loop<S> {
     pub(crate) fn new(state: S, parent: Pid, name: Option<ProcessName>, hibernate_after: Option<Duration>) -> Self {
-        Loop { state, parent, name, hibernate_after }
+        Loop { state, parent, name: name.map(Box::new), hibernate_after }
     }
 }
 

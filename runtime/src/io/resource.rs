@@ -16,11 +16,11 @@
 //!   socket object on its stack is dropped and closed. A socket still
 //!   alive is held elsewhere (in a message, another process, a static), and
 //!   keeps living there: the table only gives up ownership
-//!   ([`ResourceTable::release`]). This is ordinary Rust ownership; a socket
+//!   (`release`). This is ordinary Rust ownership; a socket
 //!   that is `mem::forget`-ed leaks, as a `std` socket would.
 //! * A process whose **stack is abandoned** (a stack overflow: no
 //!   destructor of its frames runs) closes every socket it still owns
-//!   ([`ResourceTable::close_owned`]). Sockets on the dead stack have no
+//!   (`close_owned`). Sockets on the dead stack have no
 //!   object left to close them; a socket it owned that sits in a mailbox or
 //!   in another process that never used it is closed too — its object
 //!   stays safe to use (every call fails with `NotConnected`, and its fd
@@ -40,8 +40,14 @@ pub(crate) trait Resource: Send + Sync {
 
 /// A process's owned sockets (a field of the process's private `Local`
 /// state: only the process, or the worker running its exit, touches it).
+///
+/// Boxed, and only once the process owns a socket: most processes never do,
+/// and the slot is the fixed cost of every process.
 #[derive(Default)]
-pub(crate) struct ResourceTable {
+pub(crate) struct ResourceTable(Option<Box<Owned>>);
+
+#[derive(Default)]
+struct Owned {
     entries: Vec<Weak<dyn Resource>>,
     /// Set when the process's stack is abandoned: its exit closes what it
     /// owns instead of releasing it.
@@ -49,60 +55,64 @@ pub(crate) struct ResourceTable {
 }
 
 impl ResourceTable {
+    fn owned(&mut self) -> &mut Owned {
+        self.0.get_or_insert_with(Default::default)
+    }
+
     /// The process's stack is being abandoned (destructors of its frames
     /// will not run): at exit, close what it owns.
     pub(crate) fn mark_abandoned(&mut self) {
-        self.abandoned = true;
+        self.owned().abandoned = true;
     }
 
-    /// The exit procedure's step: closes or releases (see the module docs).
+    /// The exit procedure's step: closes or releases (see the module docs),
+    /// and frees the table.
     pub(crate) fn on_exit(&mut self, pid: Pid) {
-        if std::mem::take(&mut self.abandoned) {
-            self.close_owned(pid);
+        let Some(owned) = self.0.take() else { return };
+        if owned.abandoned {
+            owned.close_owned(pid);
         } else {
-            self.release(pid);
+            owned.release(pid);
         }
     }
 
     /// Adds a socket the process just claimed. Amortised O(1): when the
     /// vector is full, entries of dropped sockets are pruned first.
     pub(crate) fn add(&mut self, resource: Weak<dyn Resource>) {
-        if self.entries.len() == self.entries.capacity() && self.entries.len() >= 4 {
-            self.entries.retain(|w| w.strong_count() > 0);
+        let entries = &mut self.owned().entries;
+        if entries.len() == entries.capacity() && entries.len() >= 4 {
+            entries.retain(|w| w.strong_count() > 0);
         }
-        self.entries.push(resource);
-    }
-
-    /// The process exited and its destructors ran: gives up ownership of
-    /// whatever it still owns (held elsewhere; see the module docs).
-    pub(crate) fn release(&mut self, pid: Pid) {
-        for entry in self.entries.drain(..) {
-            if let Some(r) = entry.upgrade() {
-                r.disown(pid);
-            }
-        }
-        self.entries = Vec::new();
-    }
-
-    /// The process's stack was abandoned: closes every socket it still
-    /// owns. Returns how many were closed.
-    pub(crate) fn close_owned(&mut self, pid: Pid) -> usize {
-        let mut closed = 0;
-        for entry in self.entries.drain(..) {
-            if let Some(r) = entry.upgrade() {
-                if r.owned_by(pid) {
-                    r.force_close();
-                    closed += 1;
-                }
-            }
-        }
-        self.entries = Vec::new();
-        closed
+        entries.push(resource);
     }
 
     #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.0.as_ref().map_or(0, |owned| owned.entries.len())
+    }
+}
+
+impl Owned {
+    /// The process exited and its destructors ran: gives up ownership of
+    /// whatever it still owns (held elsewhere; see the module docs).
+    fn release(self, pid: Pid) {
+        for entry in self.entries {
+            if let Some(r) = entry.upgrade() {
+                r.disown(pid);
+            }
+        }
+    }
+
+    /// The process's stack was abandoned: closes every socket it still
+    /// owns.
+    fn close_owned(self, pid: Pid) {
+        for entry in self.entries {
+            if let Some(r) = entry.upgrade() {
+                if r.owned_by(pid) {
+                    r.force_close();
+                }
+            }
+        }
     }
 }
 

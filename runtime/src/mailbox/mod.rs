@@ -121,7 +121,7 @@ pub(crate) fn remove_first(cur: &Current, mut pred: impl FnMut(&Message) -> bool
         // A receive's matcher is running (this is a runtime call inside a
         // predicate) and may be looking at this very message: keep it alive
         // until the matcher returns.
-        local.removed_while_matching.push(msg);
+        local.removed_while_matching.get_or_insert_with(Default::default).push(msg);
     } else {
         drop(msg);
     }

@@ -158,10 +158,8 @@ fn scan_from<A>(
             let verdict = matcher(unsafe { &*msg });
             // SAFETY: running process, short borrow (and the parked messages
             // are dropped after it ends: their destructors may call us).
-            if !unsafe { cur.local() }.removed_while_matching.is_empty() {
-                // SAFETY: as above.
-                let parked = std::mem::take(unsafe { &mut cur.local().removed_while_matching });
-                drop(parked);
+            if unsafe { cur.local() }.removed_while_matching.is_some() {
+                drop_parked(&cur);
             }
             // SAFETY: running process, short borrow.
             let local = unsafe { cur.local() };
@@ -209,6 +207,17 @@ fn scan_from<A>(
             cur.suspend(Suspend::Wait);
         }
     }
+}
+
+/// Drops the messages a matcher removed (rare: a runtime call inside a
+/// predicate), out of the receive loop's way.
+#[cold]
+#[inline(never)]
+fn drop_parked(cur: &crate::process::current::Current) {
+    // SAFETY: running process, short borrow (the messages are dropped after
+    // it ends: their destructors may call the runtime).
+    let parked = unsafe { cur.local() }.removed_while_matching.take();
+    drop(parked);
 }
 
 fn far_future() -> Instant {

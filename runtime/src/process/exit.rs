@@ -51,7 +51,7 @@
 use super::current::Current;
 use super::priority::{set_slot_priority, Priority};
 use super::trampoline::Unwind;
-use super::{Control, ExitHook, Slot};
+use super::{Control, Slot};
 use crate::name::Name;
 use crate::pid::Pid;
 use crate::reason::Reason;
@@ -95,12 +95,12 @@ impl Current {
         if self.slot().detached.swap(true, Ordering::Relaxed) {
             return;
         }
-        let (reason, on_exit) = unsafe {
+        let reason = unsafe {
             let local = self.local();
             let decided = local.exit_reason.get_or_insert_with(|| Box::new((Reason::Killed, true)));
-            (decided.0.clone(), local.on_exit.take())
+            decided.0.clone()
         };
-        retire_identity(self.sched(), self.slot(), &reason, true, false, on_exit);
+        retire_identity(self.sched(), self.slot(), &reason, true, false);
     }
 }
 
@@ -108,16 +108,9 @@ impl Current {
 /// the process in `slot` has now. `whole`: the process itself ends too (it
 /// stops accepting messages in step 1); otherwise it goes on detached under
 /// the next serial. `by_signal`: an exit signal ended it (no crash report).
-fn retire_identity(
-    sched: &Scheduler,
-    slot: &Slot,
-    reason: &Reason,
-    by_signal: bool,
-    whole: bool,
-    on_exit: Option<ExitHook>,
-) {
+fn retire_identity(sched: &Scheduler, slot: &Slot, reason: &Reason, by_signal: bool, whole: bool) {
     let pid = slot.pid(sched.node);
-    let (links, monitors, monitored_by, name, label) = {
+    let (links, monitors, monitored_by, name, text_label, exit_hook) = {
         let mut shared = slot.shared.lock();
         // The identity is dead from here on, before any signal goes out:
         // whoever hears of the exit finds the pid not alive, as on the BEAM
@@ -125,10 +118,22 @@ fn retire_identity(
         // the registry hands the name over once the holder is not alive). A
         // detached remnant comes alive again under its next serial (step 6).
         shared.alive = false;
-        let label = shared.label.take();
-        (shared.links.take(), shared.monitors.take(), shared.monitored_by.take(), shared.name.take(), label)
+        shared.label = None;
+        let text_label = std::mem::take(&mut shared.text_label);
+        (
+            shared.links.take(),
+            shared.monitors.take(),
+            shared.monitored_by.take(),
+            shared.name.take().map(|name| *name),
+            text_label,
+            std::mem::take(&mut shared.exit_hook),
+        )
     };
-    drop(label);
+    if text_label {
+        // Freed outside the slot lock; the slot is not reused before this
+        // exit is done.
+        drop(sched.side.labels.remove(slot.index));
+    }
     if let Some(name) = &name {
         sched.names.release(name, pid);
     }
@@ -139,8 +144,8 @@ fn retire_identity(
         }
         if let Some(t) = sched.slot(target) {
             let mut shared = t.shared.lock();
-            if t.serial.load(Ordering::Relaxed) == target.serial {
-                shared.monitored_by.remove(&monitor);
+            if t.serial.load(Ordering::Relaxed) == target.serial && shared.monitored_by.remove(&monitor).is_some() {
+                super::hibernation::removed_from(t, &mut shared.monitored_by);
             }
         }
     }
@@ -153,7 +158,7 @@ fn retire_identity(
     if !reason.is_clean() && !by_signal {
         crash_report(pid, name.as_ref(), reason);
     }
-    if let Some(f) = on_exit {
+    if let Some(f) = exit_hook.then(|| sched.side.exit_hooks.remove(slot.index)).flatten() {
         f(reason);
     }
     // The pid dies here: senders compare serials under the slot lock. Links
@@ -193,14 +198,14 @@ fn send_down(to: Pid, monitor: crate::Ref, pid: Pid, reason: Reason) {
 pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signal: bool) {
     // SAFETY: the caller owns the process and no other reference to its
     // `Local` is live (the coroutine has finished). One short borrow.
-    let (detached, on_exit, mailbox) = unsafe {
+    let (detached, mailbox) = unsafe {
         let local = slot.local();
         let detached = slot.detached.swap(false, Ordering::Relaxed);
         local.exit_reason = None;
         local.returning_to_exit = false;
         local.hibernated = false;
         local.free_migration = false;
-        (detached, local.on_exit.take(), std::mem::take(&mut local.mailbox))
+        (detached, std::mem::take(&mut local.mailbox))
     };
     slot.mailbox_len.store(0, Ordering::Relaxed);
     // Sockets it still owns: released, or closed if its stack was abandoned
@@ -209,7 +214,7 @@ pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signa
     unsafe { slot.local().resources.on_exit(slot.pid(sched.node)) };
     // A detached remnant reports nothing: its identity was reported when the
     // `Kill` ended it.
-    retire_identity(sched, slot, &reason, by_signal || detached, true, on_exit);
+    retire_identity(sched, slot, &reason, by_signal || detached, true);
     let inbox = {
         let mut shared = slot.shared.lock();
         shared.controls = 0;

@@ -2,7 +2,7 @@
 
 use super::current::{current, try_current};
 use super::priority::{priority_of, Priority};
-use super::{Label, Letter, Slot, NO_PARENT};
+use super::{Letter, Slot, NO_PARENT};
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
 use crate::scheduler::state;
@@ -159,12 +159,12 @@ pub struct ProcessInfo {
 /// .unwrap();
 /// ```
 pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
-    with_scheduler(pid, |sched| info_of(sched.slot(pid)?, pid)).flatten()
+    with_scheduler(pid, |sched| info_of(sched, sched.slot(pid)?, pid)).flatten()
 }
 
 /// The info of `pid`, which names `slot`, if it is alive (holds the slot
 /// lock while it copies the fields).
-pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
+pub(crate) fn info_of(sched: &Scheduler, slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
     {
         let shared = slot.shared.lock();
         if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial {
@@ -187,7 +187,11 @@ pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
         Some(ProcessInfo {
             pid,
             status,
-            label: shared.label.as_ref().map(|l| l.as_str().to_owned()),
+            label: match shared.label {
+                _ if shared.text_label => sched.side.labels.get(slot.index),
+                Some(type_name) => Some(type_name().to_owned()),
+                None => None,
+            },
             message_queue_len,
             links: shared.links.iter().map(|(p, _)| *p).collect(),
             monitors: shared
@@ -202,7 +206,7 @@ pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
                 })
                 .collect(),
             monitored_by: shared.monitored_by.iter().map(|(_, p)| *p).collect(),
-            registered_name: shared.name.clone(),
+            registered_name: shared.name.as_deref().cloned(),
             trap_exit: slot.trap_exit.load(Ordering::Relaxed),
             priority: priority_of(slot),
             reductions: slot.reductions.load(Ordering::Relaxed),
@@ -234,8 +238,13 @@ pub(crate) fn info_of(slot: &Slot, pid: Pid) -> Option<ProcessInfo> {
 pub fn set_label(label: impl Into<String>) {
     let cur = current();
     cur.charge(1);
-    let label = Label::Text(Box::new(label.into()));
-    let old = cur.slot().shared.lock().label.replace(label);
+    let label = label.into();
+    let slot = cur.slot();
+    let old = {
+        let mut shared = slot.shared.lock();
+        shared.text_label = true;
+        cur.sched().side.labels.set(slot.index, label)
+    };
     drop(old);
 }
 
@@ -301,4 +310,35 @@ fn with_scheduler<T>(pid: Pid, f: impl FnOnce(&Scheduler) -> T) -> Option<T> {
     }
     let sched: Arc<Scheduler> = Scheduler::of_node(pid.node)?;
     Some(f(&sched))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::process::current::current;
+    use crate::{process_info, receive, send, set_label, spawn, spawn_monitor, Down};
+
+    #[test]
+    fn a_label_set_by_a_process_goes_with_it_and_its_slot_starts_unlabelled() {
+        crate::run(|| {
+            let me = crate::self_pid();
+            let (labelled, _) = spawn_monitor(move || {
+                set_label("first");
+                set_label("second");
+                send(me, ());
+            });
+            receive::<()>();
+            let down: Down = receive();
+            assert_eq!(down.pid, labelled);
+            let cur = current();
+            assert!(cur.sched().side.labels.is_empty(), "the exit removed its label");
+            // The worker reuses the freed slot first.
+            let next = spawn(|| {
+                receive::<()>();
+            });
+            assert_eq!(next.index, labelled.index, "the same slot");
+            assert_eq!(process_info(next).expect("alive").label, None);
+            send(next, ());
+        })
+        .unwrap();
+    }
 }

@@ -24,10 +24,12 @@
 pub(crate) mod api;
 pub(crate) mod current;
 pub(crate) mod exit;
+pub(crate) mod hibernation;
 pub(crate) mod info;
 pub(crate) mod panic;
 pub(crate) mod priority;
 pub(crate) mod sets;
+pub(crate) mod side;
 pub(crate) mod spawn;
 pub(crate) mod table;
 pub(crate) mod trampoline;
@@ -176,11 +178,18 @@ pub(crate) struct Shared {
     pub(crate) monitors: sets::Monitors,
     /// Monitors others hold on this process: the watcher.
     pub(crate) monitored_by: sets::MonitoredBy,
-    /// The registered name.
-    pub(crate) name: Option<Name>,
-    /// The label shown by introspection (`set_label`); a behaviour's is its
-    /// module's type name until it sets one.
-    pub(crate) label: Option<Label>,
+    /// The registered name (boxed: a thin pointer keeps the slot small, and
+    /// few processes have one).
+    pub(crate) name: Option<Box<Name>>,
+    /// The label shown by introspection: a behaviour's module's type name,
+    /// as the function that names it (a thin pointer: setting it costs
+    /// nothing), unless `text_label` is set.
+    pub(crate) label: Option<fn() -> &'static str>,
+    /// The process set a label of its own (`set_label`): it is in the
+    /// runtime's side table (`side::SideTables::labels`).
+    pub(crate) text_label: bool,
+    /// The process has an exit hook (`side::SideTables::exit_hooks`).
+    pub(crate) exit_hook: bool,
     /// The process of this runtime that spawned it, as (slot index,
     /// serial); `NO_PARENT` when spawned from outside.
     pub(crate) parent: (u32, u32),
@@ -188,26 +197,6 @@ pub(crate) struct Shared {
     /// (read from a coarse clock: spawning must stay cheap; wraps after 49
     /// days).
     pub(crate) started_ms: u32,
-}
-
-/// A process label, in two words: most are a behaviour's type name, kept as
-/// the function that names it (a thin pointer: setting it costs nothing);
-/// one a process sets itself is boxed.
-pub(crate) enum Label {
-    /// `std::any::type_name` of a behaviour's module.
-    TypeName(fn() -> &'static str),
-    /// Set by `set_label` (boxed: a thin pointer keeps the slot small).
-    #[allow(clippy::box_collection)]
-    Text(Box<String>),
-}
-
-impl Label {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Label::TypeName(name) => name(),
-            Label::Text(text) => text,
-        }
-    }
 }
 
 impl Shared {
@@ -231,6 +220,8 @@ impl Shared {
             monitored_by: Default::default(),
             name: None,
             label: None,
+            text_label: false,
+            exit_hook: false,
             parent: NO_PARENT,
             started_ms: 0,
         }
@@ -280,14 +271,13 @@ pub(crate) struct Local {
     /// made such a call can find its place again.
     pub(crate) mailbox_edits: u32,
     /// Messages removed while a matcher ran, kept alive until it returns
-    /// (the matcher may hold a reference into one of them).
-    pub(crate) removed_while_matching: Vec<Message>,
+    /// (the matcher may hold a reference into one of them). Boxed: it is
+    /// rarely needed, and the slot is the fixed cost of every process.
+    #[allow(clippy::box_collection)]
+    pub(crate) removed_while_matching: Option<Box<Vec<Message>>>,
     /// True when the body is a hibernated continuation (runs only once a
     /// message arrives).
     pub(crate) hibernated: bool,
-    /// Called with the exit reason when the process has exited (used by
-    /// `Runtime::block_on` to learn how the root process ended).
-    pub(crate) on_exit: Option<ExitHook>,
     /// The sockets this process owns (closed if its stack is abandoned).
     pub(crate) resources: crate::io::resource::ResourceTable,
 }
@@ -309,16 +299,28 @@ impl Local {
             returning_to_exit: false,
             matching: false,
             mailbox_edits: 0,
-            removed_while_matching: Vec::new(),
+            removed_while_matching: None,
             hibernated: false,
-            on_exit: None,
             resources: Default::default(),
         }
     }
 }
 
 /// One process slot. See the module docs.
+///
+/// `repr(C)`, in this order: the slot lock first (at offset 0, as every
+/// delivery takes it), the widest fields before the narrow ones so that
+/// nothing is padded.
+#[repr(C)]
 pub(crate) struct Slot {
+    pub(crate) shared: Mutex<Shared>,
+    pub(crate) reductions: AtomicU64,
+    /// Length of the private mailbox, published for introspection.
+    pub(crate) mailbox_len: AtomicUsize,
+    /// Stack bytes in use at the last suspension and the deepest sampled (0
+    /// when the process holds no stack), for introspection.
+    pub(crate) stack_depth: crate::stack::depth::StackDepth,
+    local: UnsafeCell<Local>,
     pub(crate) index: u32,
     pub(crate) run: RunState,
     /// The worker this process is pinned to, or `placement::FLOATING` (see
@@ -327,11 +329,15 @@ pub(crate) struct Slot {
     pub(crate) home: AtomicU32,
     /// Unwinds in flight on the process's stack (see `process::unwinding`).
     pub(crate) unwinding: AtomicU32,
+    pub(crate) serial: AtomicU32,
+    /// Messages a behaviour's loop has handled (written by the process
+    /// only, published for introspection). 32 bits, wrapping: it fits the
+    /// slot's padding, and a rate is what a viewer shows.
+    pub(crate) messages_handled: AtomicU32,
     /// A `Kill` ended the process's identity; what runs now is its detached
     /// remnant finishing its unwind, under the next serial (see
     /// `process::exit`). Written by the process's owner only.
     pub(crate) detached: AtomicBool,
-    pub(crate) serial: AtomicU32,
     /// An exit signal is waiting in the inbox: the process must drain at its
     /// next runtime call (this is how a running process is killed).
     pub(crate) urgent: AtomicBool,
@@ -347,23 +353,11 @@ pub(crate) struct Slot {
     pub(crate) priority: AtomicU8,
     /// Turns a `Low` process has let others take (see `scheduler::worker`).
     pub(crate) low_turns: AtomicU8,
-    pub(crate) reductions: AtomicU64,
-    /// Length of the private mailbox, published for introspection.
-    pub(crate) mailbox_len: AtomicUsize,
-    /// Stack bytes in use at the last suspension and the deepest sampled (0
-    /// when the process holds no stack), for introspection.
-    pub(crate) stack_depth: crate::stack::depth::StackDepth,
     /// The process is hibernating (published for introspection).
     pub(crate) hibernating: AtomicBool,
     /// What the system monitor has reported about it (one byte of flags:
     /// the slot is the fixed cost of every process).
     pub(crate) reported: crate::system_monitor::Reported,
-    /// Messages a behaviour's loop has handled (written by the process
-    /// only, published for introspection). 32 bits, wrapping: it fits the
-    /// slot's padding, and a rate is what a viewer shows.
-    pub(crate) messages_handled: AtomicU32,
-    pub(crate) shared: Mutex<Shared>,
-    local: UnsafeCell<Local>,
 }
 
 // SAFETY: `local` is only accessed by the thread that owns the process (see
@@ -430,9 +424,10 @@ impl Slot {
 #[cfg(all(test, not(loom)))]
 mod size_tests {
     /// A slot is the fixed cost of every process, hibernated or not; keep it
-    /// small (the budget for a hibernated GenServer is 1 KiB in all).
+    /// small (the budget for a hibernated GenServer is 512 B in all, and an
+    /// idle process's is its stack page and 200 B).
     #[test]
     fn a_slot_stays_small() {
-        assert!(std::mem::size_of::<super::Slot>() <= 448, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+        assert!(std::mem::size_of::<super::Slot>() <= 376, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
     }
 }

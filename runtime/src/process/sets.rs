@@ -93,6 +93,21 @@ impl<K: Eq + Hash + Copy, V> SmallMap<K, V> {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            SmallMap::Small(v) => v.is_empty(),
+            SmallMap::Large(m) => m.is_empty(),
+        }
+    }
+
+    /// Frees the capacity it does not use (all of it when empty).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        match self {
+            SmallMap::Small(v) => v.shrink_to_fit(),
+            SmallMap::Large(m) => m.shrink_to_fit(),
+        }
+    }
+
     pub(crate) fn take(&mut self) -> Vec<(K, V)> {
         match std::mem::take(self) {
             SmallMap::Small(v) => v,

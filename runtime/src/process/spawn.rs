@@ -7,7 +7,7 @@
 
 use super::current::{current, Current};
 use super::priority::{set_slot_priority, Priority};
-use super::{Body, Entry, ExitHook, Finish, Label};
+use super::{Body, Entry, ExitHook, Finish};
 use crate::pid::{Pid, Ref};
 use crate::process::Control;
 use crate::reason::Reason;
@@ -299,7 +299,11 @@ pub(crate) fn spawn_entry(
     local.exit_reason = None;
     local.returning_to_exit = false;
     local.budget = 0;
-    local.on_exit = on_exit;
+    let exit_hook = on_exit.is_some();
+    if let Some(hook) = on_exit {
+        // Before the slot is published (and before the flag below is set).
+        sched.side.exit_hooks.set(index, hook);
+    }
     let pid = slot.pid(sched.node);
     let parent_pid = parent.map(|p| p.pid());
     let monitor = match (options.monitor, parent_pid) {
@@ -309,7 +313,7 @@ pub(crate) fn spawn_entry(
     slot.messages_handled.store(0, Ordering::Relaxed);
     slot.reported.reset();
     let started_ms = sched.coarse_millis();
-    let old_label = {
+    {
         let mut shared = slot.shared.lock();
         shared.alive = true;
         shared.parent = parent_pid.map_or(super::NO_PARENT, |p| (p.index, p.serial));
@@ -322,10 +326,10 @@ pub(crate) fn spawn_entry(
                 shared.monitored_by.insert_new(m, parent);
             }
         }
-        std::mem::replace(&mut shared.label, options.label.map(Label::TypeName))
-    };
-    // The previous occupant's label, freed outside the lock.
-    drop(old_label);
+        // The previous occupant's label went at its exit.
+        shared.label = options.label;
+        shared.exit_hook = exit_hook;
+    }
     if let Some(parent) = parent {
         if options.link || monitor.is_some() {
             let mut shared = parent.slot().shared.lock();

@@ -43,11 +43,11 @@ pub(crate) fn trampoline(entry: Entry) -> impl FnOnce(&corosensei::Yielder<(), S
         cur.unwinds_done();
         let outcome = match result {
             Ok(Finish::Exit(reason)) => Outcome::Exit(reason, false),
-            Ok(Finish::Hibernate(f)) => Outcome::Hibernate(f),
+            Ok(Finish::Hibernate(f)) => hibernating(&cur, f),
             Err(payload) => match payload.downcast::<Unwind>() {
                 Ok(unwind) => match *unwind {
                     Unwind::Exit { reason, signal } => Outcome::Exit(reason, signal),
-                    Unwind::Hibernate(f) => Outcome::Hibernate(f),
+                    Unwind::Hibernate(f) => hibernating(&cur, f),
                 },
                 Err(payload) => {
                     let location = take_panic_location(cur.slot());
@@ -66,4 +66,15 @@ pub(crate) fn trampoline(entry: Entry) -> impl FnOnce(&corosensei::Yielder<(), S
             None => outcome,
         }
     }
+}
+
+/// The process is about to hibernate: it gives back the memory it does not
+/// need while asleep (see `process::hibernation`). Out of line: exits, the
+/// common way out, do not pay for it.
+#[cold]
+#[inline(never)]
+fn hibernating(cur: &super::current::Current, f: super::Entry) -> Outcome {
+    // SAFETY: this is the process, running.
+    unsafe { super::hibernation::shrink_to_fit(cur.slot()) };
+    Outcome::Hibernate(f)
 }

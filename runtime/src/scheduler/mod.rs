@@ -229,24 +229,12 @@ pub(crate) struct Scheduler {
     pub(crate) urgent_processes: crossbeam_utils::CachePadded<std::sync::atomic::AtomicUsize>,
     /// Who hears the system monitor's events (`system_monitor`).
     pub(crate) system_monitor: crate::system_monitor::Subscription,
-    /// The coarse clock when the runtime started (see `coarse_millis`).
-    pub(crate) coarse_start_ms: u64,
-}
-
-/// The monotonic clock in milliseconds, read coarsely where the OS offers it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn coarse_clock_ms() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC_COARSE
-    // exists on every Linux this builds for.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn coarse_clock_ms() -> u64 {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+    /// Milliseconds since `start`, kept by the system monitor (see
+    /// `coarse_millis`).
+    pub(crate) clock: crate::clock::CoarseClock,
+    /// What few processes have: labels they set, exit hooks (see
+    /// `process::side`).
+    pub(crate) side: crate::process::side::SideTables,
 }
 
 /// The runtimes of this OS process, by node number, so that a pid can be
@@ -294,7 +282,8 @@ impl Scheduler {
             sysmon: sysmon::Monitor::new(),
             urgent_processes: crossbeam_utils::CachePadded::new(std::sync::atomic::AtomicUsize::new(0)),
             system_monitor: crate::system_monitor::Subscription::new(),
-            coarse_start_ms: coarse_clock_ms(),
+            clock: crate::clock::CoarseClock::new(),
+            side: Default::default(),
             config,
         });
         nodes.push(Arc::downgrade(&sched));
@@ -323,12 +312,12 @@ impl Scheduler {
         self.table.get(pid.index)
     }
 
-    /// Milliseconds since the runtime started, from a coarse clock (a few
-    /// nanoseconds to read, a few milliseconds of resolution): for spawn
-    /// times, which every spawn records.
+    /// Milliseconds since the runtime started, as the system monitor last
+    /// read them (one load; see `clock`): for spawn times, which every spawn
+    /// records.
     #[inline]
     pub(crate) fn coarse_millis(&self) -> u64 {
-        coarse_clock_ms().saturating_sub(self.coarse_start_ms)
+        self.clock.now_ms(self.start)
     }
 
     /// Wakes a sleeping worker if work was published and nobody is searching.

@@ -311,6 +311,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
                 .all(|w| w.watch.role() == Role::Spare || w.pinned.is_sleeping());
             if still_parked {
                 busy.idle(sched);
+                sched.clock.pause();
                 monitor.parker.park(Some(Instant::now() + IDLE_PERIOD));
                 // Asleep, nobody ran: none of that time is busy.
                 busy.skip(sched, Instant::now());
@@ -320,6 +321,7 @@ fn run_monitor(sched: &Arc<Scheduler>) {
             monitor.parker.park(Some(Instant::now() + PERIOD));
         }
         let now = Instant::now();
+        sched.clock.tick(now, sched.start);
         busy.sample(sched, now);
         if now.duration_since(last_trim) >= trim::PERIOD {
             last_trim = now;

@@ -151,8 +151,11 @@ pub fn unlink(pid: Pid) {
     match other_slot(&cur, pid) {
         Some(target) => {
             let (mut mine, mut theirs) = lock_pair(cur.slot(), target);
-            if mine.links.remove(&pid).is_some() && target.serial.load(Ordering::Relaxed) == pid.serial {
-                theirs.links.remove(&me);
+            if mine.links.remove(&pid).is_some()
+                && target.serial.load(Ordering::Relaxed) == pid.serial
+                && theirs.links.remove(&me).is_some()
+            {
+                crate::process::hibernation::removed_from(target, &mut theirs.links);
             }
         }
         None => {

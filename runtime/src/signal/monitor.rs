@@ -139,8 +139,8 @@ fn remove_monitor(cur: &Current, monitor: Ref) -> bool {
     if target.node == sched.node {
         if let Some(slot) = sched.slot(target) {
             let mut theirs = slot.shared.lock();
-            if slot.serial.load(Ordering::Relaxed) == target.serial {
-                theirs.monitored_by.remove(&monitor);
+            if slot.serial.load(Ordering::Relaxed) == target.serial && theirs.monitored_by.remove(&monitor).is_some() {
+                crate::process::hibernation::removed_from(slot, &mut theirs.monitored_by);
             }
         }
     } else {
