@@ -13,10 +13,6 @@
 //! its condvar (see `crate::io::reactor` and `park`), and every 64th pick a
 //! busy worker polls the reactor without blocking.
 //!
-//! A worker that runs out of work but may not search (enough others do)
-//! still watches its own pinned inbox for a moment before it parks, if
-//! processes are pinned to it (see `WorkerLocal::watch_inbox`).
-//!
 //! Stealing respects placement: only floating processes are ever stolen. In
 //! the first half of its spin a thief leaves a victim's last queued process
 //! alone (it most likely runs on its own core in a moment, and a process
@@ -53,9 +49,6 @@ use std::sync::Arc;
 const FREE_SLOTS_MAX: usize = 4 * crate::process::table::BATCH;
 /// Rounds of stealing before a worker parks.
 const SPINS: u32 = 2_000;
-/// How long a worker with pinned processes watches its inbox before it
-/// parks, when it may not search (see [`WorkerLocal::watch_inbox`]).
-const INBOX_WATCH: std::time::Duration = std::time::Duration::from_micros(50);
 
 thread_local! {
     static WORKER: Cell<*const WorkerLocal> = const { Cell::new(ptr::null()) };
@@ -449,12 +442,6 @@ impl WorkerLocal {
                     std::hint::spin_loop();
                 }
             }
-            if !searching && self.watch_inbox() {
-                if let Some(index) = self.local_process().or_else(|| self.steal_from_injector()) {
-                    return Some(index);
-                }
-                continue;
-            }
             // At most one idle worker (of all runtimes) parks in the
             // reactor's poll; the others on their condvars.
             let reactor = crate::io::started().filter(|r| r.try_take_poller());
@@ -489,33 +476,6 @@ impl WorkerLocal {
             // ready go to their queues, and `notify` wakes another worker
             // for them if there are several.
             crate::io::wake_all(&mut ready);
-        }
-    }
-
-    /// A worker that may not search (enough others do) but has processes
-    /// pinned to it watches its own inbox for a moment before it parks:
-    /// only it can run those processes, and the reply a pinned process waits
-    /// for typically comes from another worker within microseconds, while a
-    /// futex wake-up of a parked worker costs tens of them on a VM. Returns
-    /// whether something arrived (in the inbox, or floating work in the
-    /// injector).
-    fn watch_inbox(&self) -> bool {
-        if self.pinned_live.get() == 0 {
-            return false;
-        }
-        let sched = &*self.sched;
-        let inbox = &self.shared().pinned;
-        let start = std::time::Instant::now();
-        let mut round = 0u32;
-        loop {
-            if !inbox.is_empty() || !sched.injector.is_empty() {
-                return true;
-            }
-            round = round.wrapping_add(1);
-            if round % 64 == 0 && (sched.stop.load(Ordering::Relaxed) || start.elapsed() >= INBOX_WATCH) {
-                return false;
-            }
-            std::hint::spin_loop();
         }
     }
 
