@@ -164,13 +164,7 @@ pub(crate) fn call<S: GenServer>(
             let actual = msg.downcast::<WrongServer>().expect("matched").actual;
             Err(CallError::WrongServer { expected: server_name, actual })
         }
-        Some((Answer::Down, msg)) => {
-            let down = msg.downcast::<Down>().expect("matched");
-            Err(match down.reason {
-                Reason::NoProc => CallError::NoProc,
-                reason => CallError::Exited(reason),
-            })
-        }
+        Some((Answer::Down, msg)) => Err(server_down(msg)),
         None => {
             demonitor_flush(tag);
             // A reply delivered before the monitor went away may be waiting.
@@ -183,6 +177,15 @@ pub(crate) fn call<S: GenServer>(
                 None => Err(CallError::Timeout),
             }
         }
+    }
+}
+
+/// What a call returns when the server's `Down` came first (`msg`, matched
+/// as a `Down` of the call's monitor).
+fn server_down(msg: crate::process::Message) -> CallError {
+    match msg.downcast::<Down>().expect("matched").reason {
+        Reason::NoProc => CallError::NoProc,
+        reason => CallError::Exited(reason),
     }
 }
 
@@ -231,13 +234,7 @@ fn call_remote<S: GenServer>(
             demonitor_flush(tag);
             reply(msg)
         }
-        Some((Answer::Down, msg)) => {
-            let down = msg.downcast::<Down>().expect("matched");
-            Err(match down.reason {
-                Reason::NoProc => CallError::NoProc,
-                reason => CallError::Exited(reason),
-            })
-        }
+        Some((Answer::Down, msg)) => Err(server_down(msg)),
         None => {
             demonitor_flush(tag);
             match receive_after(
