@@ -32,25 +32,15 @@
 //! mapped, not malloc'd); `mem_hibernated_genserver_1m` in `peers_behaviours`
 //! measures the whole.
 
-use ember::gen_server::{self, GenServer, Init, Next, StartOptions};
+mod common;
+
+use common::servers::Hibernated;
+use ember::gen_server::{self, StartOptions};
 use ember::{receive, receive_timeout, self_pid, send, spawn, stats, Pid};
 use std::time::Duration;
 
 struct Done;
 struct Ball(Pid);
-
-struct Sleeper(#[allow(dead_code)] u64);
-
-impl GenServer for Sleeper {
-    type Arg = u64;
-    type Call = ();
-    type Reply = ();
-    type Cast = ();
-    type Continue = ();
-    fn init(n: u64) -> Init<Self> {
-        Init::OkThen(Sleeper(n), Next::Hibernate)
-    }
-}
 
 fn spawn_n(n: usize) {
     let me = self_pid();
@@ -87,7 +77,7 @@ fn hibernated(n: usize) {
     let before = heap_in_use();
     let stacks = stats().stacks_in_use;
     for i in 0..n as u64 {
-        gen_server::start::<Sleeper>(i, StartOptions::new()).expect("start a hibernating server");
+        gen_server::start::<Hibernated>(i, StartOptions::new()).expect("start a hibernating server");
     }
     // Bounded: every server hibernates right after its init.
     for _ in 0..3_000 {
