@@ -234,24 +234,35 @@ mod tests {
     use std::net::TcpListener;
     use std::sync::Arc;
 
-    /// Far more bytes than the socket buffers hold, pushed while the peer
-    /// reads: whichever way each frame goes (at once, or by the writer
-    /// thread), the peer gets every message whole and in order.
-    #[test]
-    fn frames_keep_their_order_through_a_full_socket() {
+    /// Both ends of a loopback connection: (client, server).
+    fn connected_pair() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
-        server.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        client.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
-        let session = Session {
+        (client, server)
+    }
+
+    /// The session of a node a@localhost talking to b@localhost.
+    fn session() -> Session {
+        Session {
             local_name: "a@localhost".into(),
             local_creation: 1,
             peer_name: "b@localhost".into(),
             peer_creation: 2,
             peer_flags: DistFlags::DEFAULT,
             flags: DistFlags::DEFAULT,
-        };
+        }
+    }
+
+    /// Far more bytes than the socket buffers hold, pushed while the peer
+    /// reads: whichever way each frame goes (at once, or by the writer
+    /// thread), the peer gets every message whole and in order.
+    #[test]
+    fn frames_keep_their_order_through_a_full_socket() {
+        let (client, server) = connected_pair();
+        server.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        client.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+        let session = session();
         let limits = Limits::default();
         let writer = Writer::new(Vec::new(), &session, &limits);
         let outbox = Arc::new(Outbox::new(client.try_clone().unwrap(), writer, usize::MAX / 4));
@@ -302,17 +313,8 @@ mod tests {
     /// push that goes past it closes the outbox and says so.
     #[test]
     fn pushes_that_cannot_wait_overflow_at_twice_the_limit() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (_server, _) = listener.accept().unwrap(); // never read
-        let session = Session {
-            local_name: "a@localhost".into(),
-            local_creation: 1,
-            peer_name: "b@localhost".into(),
-            peer_creation: 2,
-            peer_flags: DistFlags::DEFAULT,
-            flags: DistFlags::DEFAULT,
-        };
+        let (client, _server) = connected_pair(); // the server end is never read
+        let session = session();
         const LIMIT: usize = 64 << 10;
         let outbox = Outbox::new(client, Writer::new(Vec::new(), &session, &Limits::default()), LIMIT);
         let to = Pid { node: Atom::new("b@localhost"), id: 1, serial: 0, creation: 2 };
