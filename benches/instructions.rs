@@ -7,6 +7,8 @@
 //! ```text
 //! cargo bench --bench instructions -- spawn 100000      # spawn N, wait for N messages
 //! cargo bench --bench instructions -- ping_pong 100000  # N round trips between two processes
+//! cargo bench --bench instructions -- call 100000       # N GenServer calls from one client
+//! cargo bench --bench instructions -- monitor_down 100000 # the peers' monitor_down: N idle processes, each monitored, stopped, Down
 //! cargo bench --bench instructions -- hibernated 100000 # heap bytes per hibernated GenServer
 //! ```
 //!
@@ -34,7 +36,7 @@
 
 mod common;
 
-use common::servers::Hibernated;
+use common::servers::{Counter, Hibernated};
 use ember::gen_server::{self, StartOptions};
 use ember::{receive, receive_timeout, self_pid, send, spawn, stats, Pid};
 use std::time::Duration;
@@ -66,6 +68,13 @@ fn ping_pong(n: usize) {
         receive::<Done>();
     }
     send(pong, Ball(pong));
+}
+
+fn call(n: usize) {
+    let server = gen_server::start::<Counter>(0, StartOptions::new()).expect("start the counter");
+    for _ in 0..n {
+        server.call(()).expect("the counter replies");
+    }
 }
 
 fn heap_in_use() -> usize {
@@ -104,13 +113,17 @@ fn main() {
     rt.block_on(move || match what.as_str() {
         "spawn" => spawn_n(n),
         "ping_pong" => ping_pong(n),
+        "call" => call(n),
+        "monitor_down" => drop(common::monitor_down(n)),
         "hibernated" => hibernated(n),
         "all" => {
             spawn_n(n);
             ping_pong(n);
+            call(n);
+            common::monitor_down(n);
             hibernated(n);
         }
-        other => eprintln!("unknown workload {other}: spawn, ping_pong or hibernated"),
+        other => eprintln!("unknown workload {other}: spawn, ping_pong, call, monitor_down or hibernated"),
     })
     .expect("the workload ran");
 }
