@@ -140,31 +140,84 @@ pub fn sleep(duration: Duration) {
             cur.check_signals();
         }
     };
-    let _timer = WakeTimer::arm(&cur, deadline);
-    while Instant::now() < deadline {
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        wake_by(&cur, deadline, now);
         cur.suspend(Suspend::Wait);
         cur.check_signals();
     }
 }
 
-/// A timer that wakes the current process at a deadline, cancelled when
-/// dropped (a receive that matched early, or a process unwinding).
-pub(crate) struct WakeTimer {
-    timer: TimerRef,
+/// The wake-up a process keeps pending across its timed waits.
+///
+/// Arming a timer for each timed wait and cancelling it when the wait is
+/// answered costs two locked wheel operations per wait, and a
+/// `Server::call`, whose 5 s timeout almost never fires, is such a wait. So
+/// a process keeps one pending wake of its own, and a wait that ends does
+/// not cancel it:
+///
+/// * a wait whose deadline is at or after the pending wake's leaves it as it
+///   is: the process is woken early, finds its own deadline not reached, and
+///   arms a wake for it then;
+/// * a wait that needs an earlier wake cancels the pending one and arms its
+///   own;
+/// * a wake whose deadline has passed has fired, or is about to: it is
+///   forgotten, not cancelled.
+///
+/// A loop of calls thus arms one timer per 5 s instead of one per call.
+///
+/// The price is spurious wake-ups. A wake fires after the wait that armed it
+/// has ended, and wakes the process in whatever it waits on then (once per
+/// timer armed). Every wait of the runtime already tolerates that, since a
+/// message that another receive will take wakes it the same way, and
+/// re-checks its own condition. The pending wake is cancelled when the
+/// process exits, so a process leaves no timer behind.
+///
+/// Packed into 24 bytes (it lives in every process's slot).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingWake {
+    generation: std::num::NonZeroU64,
+    /// The deadline, in ns since the scheduler's start.
+    due: u64,
+    index: u32,
+    queue: u32,
 }
 
-impl WakeTimer {
-    pub(crate) fn arm(cur: &Current, deadline: Instant) -> WakeTimer {
-        WakeTimer { timer: arm(cur.sched(), deadline, TimerAction::Wake(cur.pid())) }
-    }
-}
-
-impl Drop for WakeTimer {
-    fn drop(&mut self) {
-        if let Some(cur) = try_current() {
-            if let (Some(queue), Some(key)) = (cur.sched().timers.get(self.timer.queue as usize), self.timer.key) {
-                queue.cancel(key);
+/// Makes sure the running process is woken at or before `deadline`. `now` is
+/// a clock reading taken before the call (the caller has just compared it
+/// with `deadline`).
+pub(crate) fn wake_by(cur: &Current, deadline: Instant, now: Instant) {
+    let sched = cur.sched();
+    let due = nanos_since(sched.start, deadline);
+    // SAFETY: the running process, short borrow.
+    if let Some(pending) = unsafe { cur.local() }.wake {
+        // A timer fires only once the clock has reached its deadline
+        // (`timer`'s guarantees), so one due after `now` has not fired yet.
+        if pending.due > nanos_since(sched.start, now) {
+            if pending.due <= due {
+                return;
             }
+            cancel_wake(sched, pending);
         }
     }
+    let timer = arm(sched, deadline, TimerAction::Wake(cur.pid()));
+    let (index, generation) = timer.key.expect("a timer armed by a process has a key").into_parts();
+    let wake = PendingWake { generation, due, index, queue: timer.queue };
+    // SAFETY: as above.
+    unsafe { cur.local() }.wake = Some(wake);
+}
+
+/// Cancels a process's pending wake (at its exit, or when a wait needs an
+/// earlier one). A wake that has fired meanwhile is left alone.
+pub(crate) fn cancel_wake(sched: &Scheduler, wake: PendingWake) {
+    if let Some(queue) = sched.timers.get(wake.queue as usize) {
+        queue.cancel(TimerKey::from_parts(wake.index, wake.generation));
+    }
+}
+
+fn nanos_since(start: Instant, t: Instant) -> u64 {
+    t.saturating_duration_since(start).as_nanos().min(u64::MAX as u128) as u64
 }

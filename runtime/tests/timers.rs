@@ -127,6 +127,88 @@ fn a_receive_timeout_returns_none_and_is_not_reset_by_other_messages() {
     });
 }
 
+/// Every timer of the runtime not yet fired, on every queue.
+fn timers_pending() -> usize {
+    let snap = ember_runtime::snapshot();
+    snap.workers.iter().map(|w| w.timers_pending).sum::<usize>() + snap.external_timers_pending
+}
+
+/// Waits in a receive for `timeout`, answered after a millisecond: the wait
+/// leaves its wake-up pending (`time::PendingWake`).
+fn wait_answered(timeout: Duration) {
+    send_after(self_pid(), Later, Duration::from_millis(1));
+    assert_eq!(receive_timeout::<Later>(timeout), Some(Later));
+}
+
+#[test]
+fn a_wake_left_pending_by_a_longer_wait_does_not_delay_a_shorter_one() {
+    init();
+    common::run(|| {
+        wait_answered(Duration::from_secs(600));
+        let start = Instant::now();
+        assert_eq!(receive_timeout::<Cancelled>(Duration::from_millis(20)), None);
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(20), "a timer never fires early: {took:?}");
+        assert!(took < Duration::from_secs(60), "the shorter wait armed its own wake: {took:?}");
+        // The same for sleep and for a wait in between.
+        wait_answered(Duration::from_secs(600));
+        let start = Instant::now();
+        sleep(Duration::from_millis(20));
+        assert!(start.elapsed() < Duration::from_secs(60));
+    });
+}
+
+#[test]
+fn a_wake_left_pending_does_not_end_a_later_receive_and_exit_cancels_it() {
+    init();
+    // The root waits without timeouts here (`recv` has one): its own wakes
+    // would be counted too. The run's deadline bounds the test.
+    common::run(|| {
+        let me = self_pid();
+        let before = timers_pending();
+        let waiter = spawn(move || {
+            // A wake due in a few ms stays pending after this wait ends...
+            wait_answered(Duration::from_millis(5));
+            // ...and fires while the process waits in a receive of no
+            // timeout, which must go on waiting.
+            send(me, 1u8);
+            let Later = receive::<Later>();
+            // A wake due in 10 minutes, pending when the process exits.
+            wait_answered(Duration::from_secs(600));
+            send(me, 2u8);
+            receive::<Cancelled>();
+        });
+        assert_eq!(receive::<u8>(), 1);
+        // Bounded: the 5 ms wake fires (its timer is then no longer pending).
+        let bound = Instant::now() + Duration::from_secs(30);
+        while timers_pending() > before {
+            assert!(Instant::now() < bound, "the pending wake never fired");
+            // Not a sleep: that would leave a wake of this process pending.
+            ember_runtime::yield_now();
+        }
+        assert!(ember_runtime::is_alive(waiter), "a spurious wake-up ended the receive");
+        send(waiter, Later);
+        assert_eq!(receive::<u8>(), 2);
+        assert_eq!(timers_pending(), before + 1, "the 10-minute wake is pending");
+        let m = ember_runtime::monitor(waiter);
+        send(waiter, Cancelled);
+        assert_eq!(receive::<ember_runtime::Down>().monitor, m);
+        assert_eq!(timers_pending(), before, "the exit cancelled the process's pending wake");
+    });
+}
+
+#[test]
+fn a_loop_of_answered_timed_waits_keeps_one_timer_pending() {
+    init();
+    common::run(|| {
+        let before = timers_pending();
+        for _ in 0..100 {
+            wait_answered(Duration::from_secs(600));
+        }
+        assert_eq!(timers_pending(), before + 1);
+    });
+}
+
 #[test]
 fn one_hundred_thousand_pending_send_after_timers_all_fire() {
     init();

@@ -32,7 +32,6 @@ use super::resource::Resource;
 use crate::pid::Pid;
 use crate::process::current::{try_current, Current};
 use crate::scheduler::Suspend;
-use crate::time::WakeTimer;
 use std::cell::UnsafeCell;
 use std::io;
 use std::mem::ManuallyDrop;
@@ -250,7 +249,6 @@ impl<S: AsRawFd + Send + Sync + 'static> Shared<S> {
             self.claim(cur);
         }
         let mut deadline: Option<Instant> = None;
-        let mut timer: Option<WakeTimer> = None;
         loop {
             let snap = self.readiness.snapshot();
             match self.with(&mut f) {
@@ -258,17 +256,20 @@ impl<S: AsRawFd + Send + Sync + 'static> Shared<S> {
                 result => return result,
             }
             self.readiness.clear(snap, dir);
-            if let Some(t) = timeout {
-                let d = *deadline.get_or_insert_with(|| Instant::now().checked_add(t).unwrap_or_else(far_future));
-                if Instant::now() >= d {
-                    return Err(timed_out());
-                }
+            let now = timeout.map(|t| {
+                let now = Instant::now();
+                let d = *deadline.get_or_insert_with(|| now.checked_add(t).unwrap_or_else(far_future));
+                (d, now)
+            });
+            if now.is_some_and(|(d, now)| now >= d) {
+                return Err(timed_out());
             }
             match &cur {
                 None => self.wait_thread(dir, deadline)?,
                 Some(cur) => {
-                    if let (Some(d), None) = (deadline, &timer) {
-                        timer = Some(WakeTimer::arm(cur, d));
+                    if let Some((d, now)) = now {
+                        // Kept pending after the wait (see `PendingWake`).
+                        crate::time::wake_by(cur, d, now);
                     }
                     self.wait_process(cur, dir);
                 }

@@ -4,7 +4,6 @@ use crate::process::current::current;
 use crate::process::Message;
 use crate::reason::Reason;
 use crate::scheduler::Suspend;
-use crate::time::WakeTimer;
 use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -119,8 +118,6 @@ fn scan_from<A>(
     // nanoseconds later than Erlang's "when the receive is entered" unless
     // the mailbox is huge.
     let mut deadline: Option<Instant> = None;
-    // Cancels the wake-up timer when the receive returns (or unwinds).
-    let mut _timer: Option<WakeTimer> = None;
     // The next message to look at, by position; `None` until the first scan
     // finds where `from` starts (sequence numbers increase along the
     // mailbox: a binary search).
@@ -188,18 +185,15 @@ fn scan_from<A>(
         match timeout {
             None => {}
             Some(d) if d.is_zero() => return Ok(None),
-            Some(d) => match deadline {
-                None => {
-                    let at = Instant::now().checked_add(d).unwrap_or_else(far_future);
-                    deadline = Some(at);
-                    _timer = Some(WakeTimer::arm(&cur, at));
+            Some(d) => {
+                let now = Instant::now();
+                let at = *deadline.get_or_insert_with(|| now.checked_add(d).unwrap_or_else(far_future));
+                if now >= at {
+                    return Ok(None);
                 }
-                Some(at) => {
-                    if Instant::now() >= at {
-                        return Ok(None);
-                    }
-                }
-            },
+                // Kept pending after the receive returns (see `PendingWake`).
+                crate::time::wake_by(&cur, at, now);
+            }
         }
         if safe_point {
             cur.suspend_at_safe_point(Suspend::Wait);

@@ -198,15 +198,19 @@ fn send_down(to: Pid, monitor: crate::Ref, pid: Pid, reason: Reason) {
 pub(crate) fn terminate(sched: &Scheduler, slot: &Slot, reason: Reason, by_signal: bool) {
     // SAFETY: the caller owns the process and no other reference to its
     // `Local` is live (the coroutine has finished). One short borrow.
-    let (detached, mailbox) = unsafe {
+    let (detached, mailbox, wake) = unsafe {
         let local = slot.local();
         let detached = slot.detached.swap(false, Ordering::Relaxed);
         local.exit_reason = None;
         local.returning_to_exit = false;
         local.hibernated = false;
         local.free_migration = false;
-        (detached, std::mem::take(&mut local.mailbox))
+        (detached, std::mem::take(&mut local.mailbox), local.wake.take())
     };
+    // It leaves no timer behind.
+    if let Some(wake) = wake {
+        crate::time::cancel_wake(sched, wake);
+    }
     slot.mailbox_len.store(0, Ordering::Relaxed);
     // Sockets it still owns: released, or closed if its stack was abandoned
     // (an overflow, or shutdown giving up on it: see `io::resource`).

@@ -280,6 +280,8 @@ pub(crate) struct Local {
     pub(crate) hibernated: bool,
     /// The sockets this process owns (closed if its stack is abandoned).
     pub(crate) resources: crate::io::resource::ResourceTable,
+    /// The wake-up its timed waits keep pending (see `time::PendingWake`).
+    pub(crate) wake: Option<crate::time::PendingWake>,
 }
 
 impl Local {
@@ -302,6 +304,7 @@ impl Local {
             removed_while_matching: None,
             hibernated: false,
             resources: Default::default(),
+            wake: None,
         }
     }
 }
@@ -428,6 +431,6 @@ mod size_tests {
     /// idle process's is its stack page and 200 B).
     #[test]
     fn a_slot_stays_small() {
-        assert!(std::mem::size_of::<super::Slot>() <= 376, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+        assert!(std::mem::size_of::<super::Slot>() <= 400, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
     }
 }

@@ -90,6 +90,19 @@ pub(crate) struct TimerKey {
     generation: NonZeroU64,
 }
 
+impl TimerKey {
+    /// The key's two parts, for a holder that packs them with other fields
+    /// (`time::PendingWake`).
+    pub(crate) fn into_parts(self) -> (u32, NonZeroU64) {
+        (self.index, self.generation)
+    }
+
+    /// The key [`into_parts`](Self::into_parts) took apart.
+    pub(crate) fn from_parts(index: u32, generation: NonZeroU64) -> Self {
+        TimerKey { index, generation }
+    }
+}
+
 /// A hierarchical hashed timer wheel with 1 ms resolution, generic over the
 /// timers' payload `T`. See the [module documentation](super).
 pub(crate) struct TimerWheel<T> {
