@@ -17,8 +17,10 @@ use std::ptr;
 use std::sync::atomic::Ordering;
 
 thread_local! {
-    /// The slot of the process this thread is running, or null.
-    pub(crate) static CURRENT: Cell<*const Slot> = const { Cell::new(ptr::null()) };
+    /// The process this thread is running (null pointers when none): its
+    /// scheduler beside its slot, so that finding the running process is one
+    /// thread-local read.
+    pub(crate) static CURRENT: Cell<Current> = const { Cell::new(Current::NONE) };
 }
 
 /// The running process: its scheduler and slot.
@@ -32,12 +34,8 @@ pub(crate) struct Current {
 // Not inlined: see the module docs.
 #[inline(never)]
 pub(crate) fn try_current() -> Option<Current> {
-    let slot = CURRENT.with(|c| c.get());
-    if slot.is_null() {
-        return None;
-    }
-    let sched = crate::scheduler::worker::current_scheduler()?;
-    Some(Current { sched, slot })
+    let cur = CURRENT.with(|c| c.get());
+    (!cur.slot.is_null()).then_some(cur)
 }
 
 /// The running process; panics with a clear message outside of one.
@@ -53,6 +51,20 @@ pub(crate) fn current() -> Current {
 }
 
 impl Current {
+    /// No process (what `CURRENT` holds between runs).
+    pub(crate) const NONE: Current = Current { sched: ptr::null(), slot: ptr::null() };
+
+    /// What a worker sets `CURRENT` to while it runs the process in `slot`.
+    pub(crate) fn running(sched: &Scheduler, slot: &Slot) -> Current {
+        Current { sched, slot }
+    }
+
+    /// The slot of the process this thread runs, or null (for the panic hook,
+    /// which must not panic).
+    pub(crate) fn slot_ptr() -> *const Slot {
+        CURRENT.with(|c| c.get().slot)
+    }
+
     pub(crate) fn sched(&self) -> &Scheduler {
         // SAFETY: a runtime outlives all of its processes: shutdown waits for
         // every process to exit before the scheduler can be dropped.

@@ -3,7 +3,7 @@
 //! elsewhere. A panic inside a process is reported by the runtime's crash
 //! report instead of the default hook's message.
 
-use super::current::CURRENT;
+use super::current::Current;
 use super::unwinding::unwind_started;
 use super::Slot;
 use crate::reason::PanicLocation;
@@ -54,7 +54,7 @@ pub(crate) fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let slot = CURRENT.with(|c| c.get());
+            let slot = Current::slot_ptr();
             if slot.is_null() {
                 previous(info);
                 return;
