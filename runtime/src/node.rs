@@ -636,5 +636,7 @@ pub struct RemoteReply {
 pub fn deliver_reply(to: Pid, reply: RemoteReply) -> bool {
     let Some(sched) = Scheduler::of_node(to.node) else { return false };
     let tag = reply.tag;
-    sched.deliver_reply(to, tag, Box::new(reply))
+    // The caller's monitor is a remote one: it removes it (and tells the
+    // other node) when the call returns.
+    sched.deliver_reply(to, tag, Box::new(reply), false)
 }

@@ -54,6 +54,7 @@ enum Req {
     Set(u32),
     ReplyThen(Next<u32>),
     NoReplyThenReply,
+    ReplyTwice,
     Defer,
     Stop(Reason),
     StopReply(Reason),
@@ -116,6 +117,10 @@ impl GenServer for Test {
             Req::NoReplyThenReply => {
                 reply(from, self.value + 1);
                 CallResult::NoReply
+            }
+            Req::ReplyTwice => {
+                reply(from, 1);
+                CallResult::Reply(2)
             }
             Req::Defer => {
                 send(self.observer, Event::Info("deferred".into()));
@@ -736,6 +741,42 @@ fn a_late_reply_never_lands_in_the_callers_mailbox() {
         assert_eq!(s.call(Req::Get).unwrap(), 0);
         assert!(ember_runtime::receive_any_timeout(Duration::ZERO).is_none(), "the late reply was dropped");
         assert_eq!(ember_runtime::process_info(self_pid()).unwrap().monitors.len(), 0, "no monitor left behind");
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_second_reply_to_one_call_is_dropped() {
+    quiet();
+    ember_runtime::run(|| {
+        let s = started(InitMode::Ok);
+        assert_eq!(s.call(Req::ReplyTwice).unwrap(), 1, "the first reply answers the call");
+        // A later call is ordered after the second reply: it was dropped
+        // (OTP's reply_demonitor alias), not left in the caller's mailbox.
+        assert_eq!(s.call(Req::Get).unwrap(), 0);
+        assert!(ember_runtime::receive_any_timeout(Duration::ZERO).is_none(), "a stray second reply");
+    })
+    .unwrap();
+}
+
+#[test]
+fn calls_leave_no_monitor_on_either_side() {
+    quiet();
+    ember_runtime::run(|| {
+        let s = started(InitMode::Ok);
+        let pid = s.pid().unwrap();
+        for i in 0..100 {
+            assert_eq!(s.call(Req::Set(i)).unwrap(), i);
+        }
+        assert_eq!(s.call(Req::ReplyTwice).unwrap(), 1);
+        assert_eq!(s.call(Req::NoReplyThenReply).unwrap(), 100);
+        // A timed-out call, then its late reply.
+        assert_eq!(s.call_timeout(Req::Defer, Some(Duration::from_millis(5))).unwrap_err(), CallError::Timeout);
+        assert_eq!(event(), Event::Info("deferred".into()));
+        send(pid, "release".to_string());
+        assert_eq!(s.call(Req::Get).unwrap(), 99);
+        assert!(process_info(self_pid()).unwrap().monitors.is_empty(), "the caller's side");
+        assert!(process_info(pid).unwrap().monitored_by.is_empty(), "the server's side");
     })
     .unwrap();
 }

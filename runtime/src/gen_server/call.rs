@@ -6,7 +6,14 @@
 //! the monitor (see `Scheduler::deliver_reply`): once the call has returned —
 //! replied, timed out or failed — the monitor is gone and a late reply is
 //! dropped before it reaches the mailbox, which is what process aliases do
-//! for `gen_server:call` in OTP 24+.
+//! for `gen_server:call` in OTP 24+. The reply also ends the caller's side
+//! of the monitor (the alias's `reply_demonitor`): a second reply to the
+//! same call is dropped, and the caller removes only the server's side.
+//!
+//! The monitor and the request are one step
+//! (`signal::monitor_with_request`): one lock of the caller's slot, where
+//! its side of the monitor is recorded and its mailbox end read, and one of
+//! the server's, where the server's side is recorded and the request queued.
 //!
 //! A request names the protocol of the handle it was made with
 //! ([`GenServer::protocol`], the handle's server type by default) and the
@@ -23,7 +30,7 @@ use crate::pid::Ref;
 use crate::process::current::{current, try_current};
 use crate::reason::Reason;
 use crate::scheduler::Scheduler;
-use crate::signal::{demonitor_flush, monitor, Down};
+use crate::signal::{demonitor_flush, monitor, monitor_with_request, remove_target_side, Down};
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::time::Duration;
@@ -129,16 +136,23 @@ pub(crate) fn call<S: GenServer>(
     if pid == cur.pid() {
         return Err(CallError::CallingSelf);
     }
-    // The reply and the monitor's `Down` can only be newer than this: the
-    // receives below skip whatever the caller's mailbox already holds.
-    let mark = marker(&cur);
-    let tag = monitor(pid);
+    cur.charge(1);
     let server_name = std::any::type_name::<S>();
     let request = Box::new(request);
-    crate::mailbox::send(
-        pid,
-        CallMsg { server: S::protocol(), from: cur.pid(), tag, request, reply: TypeId::of::<S::Reply>() },
-    );
+    let from = cur.pid();
+    let call = |tag| CallMsg { server: S::protocol(), from, tag, request, reply: TypeId::of::<S::Reply>() };
+    // The reply and the monitor's `Down` can only be newer than `mark`: the
+    // receives below skip whatever the caller's mailbox already holds.
+    let (tag, mark) = if pid.node == cur.sched().node {
+        let tag = Ref::new();
+        (tag, monitor_with_request(&cur, pid, tag, Box::new(call(tag))))
+    } else {
+        // A remote pid: the runtime's monitor and send reach its node.
+        let mark = marker(&cur);
+        let tag = monitor(pid);
+        crate::mailbox::send(pid, call(tag));
+        (tag, mark)
+    };
     let got = receive_after(
         mark,
         |m| {
@@ -156,17 +170,22 @@ pub(crate) fn call<S: GenServer>(
     );
     match got {
         Some((Answer::Reply, msg)) => {
-            demonitor_flush(tag);
+            // The reply took the caller's side of the monitor with it.
+            remove_target_side(&cur, pid, tag);
             Ok(msg.downcast::<ReplyMsg<S::Reply>>().expect("matched").value)
         }
         Some((Answer::WrongServer, msg)) => {
-            demonitor_flush(tag);
+            remove_target_side(&cur, pid, tag);
             let actual = msg.downcast::<WrongServer>().expect("matched").actual;
             Err(CallError::WrongServer { expected: server_name, actual })
         }
         Some((Answer::Down, msg)) => Err(server_down(msg)),
         None => {
-            demonitor_flush(tag);
+            // A reply delivered meanwhile took the caller's side: the server's
+            // side is then removed here.
+            if !demonitor_flush(tag) {
+                remove_target_side(&cur, pid, tag);
+            }
             // A reply delivered before the monitor went away may be waiting.
             match receive_after(
                 mark,
@@ -297,11 +316,11 @@ fn deliver_reply<R>(to: ReplyTo<R>, msg: Box<dyn Any + Send>) {
     match try_current() {
         Some(cur) if cur.sched().node == to.pid.node => {
             cur.charge(1);
-            cur.sched().deliver_reply(to.pid, to.tag, msg);
+            cur.sched().deliver_reply(to.pid, to.tag, msg, true);
         }
         _ => {
             if let Some(sched) = Scheduler::of_node(to.pid.node) {
-                sched.deliver_reply(to.pid, to.tag, msg);
+                sched.deliver_reply(to.pid, to.tag, msg, true);
             }
         }
     }

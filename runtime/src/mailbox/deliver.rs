@@ -15,8 +15,25 @@ use std::sync::atomic::Ordering;
 impl Scheduler {
     /// Delivers a message or control signal to `pid` and wakes it. Returns
     /// false when the pid is dead (the message is dropped).
+    #[inline]
     pub(crate) fn deliver(&self, pid: Pid, msg: Message, control: bool, urgent: bool) -> bool {
+        self.deliver_with(pid, msg, control, urgent, |_| {})
+    }
+
+    /// [`deliver`](Self::deliver), running `accepted` on the target's locked
+    /// state just before the message is queued, if it is (a call records its
+    /// monitor there: `signal::monitor`).
+    #[inline]
+    pub(crate) fn deliver_with(
+        &self,
+        pid: Pid,
+        msg: Message,
+        control: bool,
+        urgent: bool,
+        accepted: impl FnOnce(&mut crate::process::Shared),
+    ) -> bool {
         let Some(slot) = self.slot(pid) else {
+            drop_refused(msg);
             return false;
         };
         let long_queue = self.system_monitor.queue_threshold();
@@ -27,6 +44,7 @@ impl Scheduler {
                 drop_refused(msg);
                 return false;
             }
+            accepted(&mut shared);
             shared.push(msg);
             slot.inbox_pending.store(true, Ordering::Relaxed);
             if control {
@@ -51,12 +69,20 @@ impl Scheduler {
     /// Delivers a reply to a call: only while the caller still holds the
     /// monitor `tag` on the server (it is removed when the call returns or
     /// times out), so a late reply never lands in the caller's mailbox — the
-    /// role process aliases play in OTP.
-    pub(crate) fn deliver_reply(&self, pid: Pid, tag: crate::Ref, msg: Message) -> bool {
-        let Some(slot) = self.slot(pid) else { return false };
+    /// role process aliases play in OTP. `ends_monitor`: the reply is the
+    /// call's only answer and takes the caller's side of the monitor with it
+    /// (OTP's `reply_demonitor` alias), so a second reply is dropped too and
+    /// the caller has only the server's side left to remove.
+    pub(crate) fn deliver_reply(&self, pid: Pid, tag: crate::Ref, msg: Message, ends_monitor: bool) -> bool {
+        let Some(slot) = self.slot(pid) else {
+            drop_refused(msg);
+            return false;
+        };
         {
             let mut shared = slot.shared.lock();
-            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial || !shared.monitors.contains(&tag) {
+            let holds =
+                if ends_monitor { shared.monitors.remove(&tag).is_some() } else { shared.monitors.contains(&tag) };
+            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial || !holds {
                 drop(shared);
                 drop_refused(msg);
                 return false;

@@ -82,6 +82,14 @@ pub(crate) fn receive_after<A>(
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Marker(u64);
 
+impl Marker {
+    /// The mailbox end `next_seq`, read under the slot lock by a caller that
+    /// takes it anyway (`signal::monitor_with_request`).
+    pub(crate) fn at(next_seq: u64) -> Marker {
+        Marker(next_seq)
+    }
+}
+
 /// The calling process's mailbox end, for [`receive_after`]: every message
 /// delivered from now on has a later sequence number.
 pub(crate) fn marker(cur: &crate::process::current::Current) -> Marker {

@@ -23,6 +23,7 @@ mod monitor;
 
 pub use link::{link, trap_exit, unlink, LinkError};
 pub use monitor::{demonitor, demonitor_flush, monitor, monitor_name};
+pub(crate) use monitor::{monitor_with_request, remove_target_side};
 
 use crate::name::Name;
 use crate::pid::{Pid, Ref};

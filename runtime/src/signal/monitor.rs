@@ -1,11 +1,12 @@
 //! Monitors.
 
-use super::link::lock_pair;
 use super::Down;
+use crate::mailbox::receive::Marker;
 use crate::mailbox::send_to_self;
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
 use crate::process::current::{current, Current};
+use crate::process::Message;
 use crate::reason::Reason;
 use std::sync::atomic::Ordering;
 
@@ -41,8 +42,7 @@ pub fn monitor(pid: Pid) -> Ref {
 
 fn monitor_pid(cur: &Current, pid: Pid, name: Option<Name>) -> Ref {
     let monitor = Ref::new();
-    let me = cur.pid();
-    if pid == me {
+    if pid == cur.pid() {
         // As the BEAM: a monitor of oneself is a fresh reference and nothing
         // else. Its `Down` could never be received, so none is kept.
         return monitor;
@@ -51,27 +51,61 @@ fn monitor_pid(cur: &Current, pid: Pid, name: Option<Name>) -> Ref {
         crate::node::monitor_remote(cur, pid, monitor, name);
         return monitor;
     }
+    monitor_local(cur, pid, monitor, name, None);
+    monitor
+}
+
+/// A call's monitor of its server and its request, together: the caller's
+/// side of the monitor is recorded where the caller's mailbox end is read,
+/// and the server's side in the critical section that delivers the request.
+/// One lock of each process instead of `marker`, `monitor` and `send`'s four.
+/// Returns the caller's mailbox end before the monitor: the reply and the
+/// `Down` can only be newer. `pid` is another process of this runtime.
+pub(crate) fn monitor_with_request(cur: &Current, pid: Pid, monitor: Ref, request: Message) -> Marker {
+    debug_assert!(pid != cur.pid() && pid.node == cur.sched().node);
+    monitor_local(cur, pid, monitor, None, Some(request))
+}
+
+/// The local monitor of `pid`: the watcher's side first, then the target's.
+/// The watcher's side must exist before the target's, so that a `Down` finds
+/// it; nothing needs the two at once (a target that exits between the two
+/// steps refuses the second, and the watcher takes its `NoProc` itself).
+///
+/// A target that is exiting but not yet gone still takes a plain monitor:
+/// its exit procedure answers it with `noproc` after its own exit signals
+/// (see `process/exit.rs`). With a `request`, the target's side is recorded
+/// in the request's delivery, which an exiting target refuses: the call
+/// then gets its `NoProc` here.
+fn monitor_local(cur: &Current, pid: Pid, monitor: Ref, name: Option<Name>, request: Option<Message>) -> Marker {
+    let me = cur.pid();
     let target = super::link::other_slot(cur, pid);
-    let active = match target {
-        Some(target) => {
-            let (mut mine, mut theirs) = lock_pair(cur.slot(), target);
-            // A target that is exiting but not yet gone still takes the
-            // monitor: its exit procedure answers it with `noproc` after its
-            // own exit signals (see `process/exit.rs`).
-            if target.serial.load(Ordering::Relaxed) == pid.serial {
-                theirs.monitored_by.insert_new(monitor, me);
-                mine.monitors.insert_new(monitor, (pid, name.clone()));
-                true
-            } else {
-                false
-            }
+    let mark = {
+        let mut mine = cur.slot().shared.lock();
+        if target.is_some() {
+            mine.monitors.insert_new(monitor, (pid, name.clone()));
         }
-        None => false,
+        Marker::at(mine.next_seq)
+    };
+    let record = |theirs: &mut crate::process::Shared| theirs.monitored_by.insert_new(monitor, me);
+    let active = match (target, request) {
+        (None, _) => false,
+        (Some(_), Some(request)) => cur.sched().deliver_with(pid, request, false, false, record),
+        (Some(target), None) => {
+            let mut theirs = target.shared.lock();
+            let same = target.serial.load(Ordering::Relaxed) == pid.serial;
+            if same {
+                record(&mut theirs);
+            }
+            same
+        }
     };
     if !active {
+        if target.is_some() {
+            cur.slot().shared.lock().monitors.remove(&monitor);
+        }
         send_to_self(cur, Down { monitor, pid, name, reason: Reason::NoProc });
     }
-    monitor
+    mark
 }
 
 /// Monitors the process registered under `name` (Erlang
@@ -135,18 +169,24 @@ fn remove_monitor(cur: &Current, monitor: Ref) -> bool {
     let Some((target, _)) = removed else {
         return false;
     };
-    let sched = cur.sched();
-    if target.node == sched.node {
-        if let Some(slot) = sched.slot(target) {
-            let mut theirs = slot.shared.lock();
-            if slot.serial.load(Ordering::Relaxed) == target.serial && theirs.monitored_by.remove(&monitor).is_some() {
-                crate::process::hibernation::removed_from(slot, &mut theirs.monitored_by);
-            }
-        }
+    if target.node == cur.sched().node {
+        remove_target_side(cur, target, monitor);
     } else {
         crate::node::demonitor_remote(cur.pid(), target, monitor);
     }
     true
+}
+
+/// Removes the target's side of a local monitor whose watcher's side is
+/// gone: by a demonitor, or with a call's reply
+/// (`Scheduler::deliver_reply`). Nothing if the target has exited.
+pub(crate) fn remove_target_side(cur: &Current, target: Pid, monitor: Ref) {
+    if let Some(slot) = cur.sched().slot(target) {
+        let mut theirs = slot.shared.lock();
+        if slot.serial.load(Ordering::Relaxed) == target.serial && theirs.monitored_by.remove(&monitor).is_some() {
+            crate::process::hibernation::removed_from(slot, &mut theirs.monitored_by);
+        }
+    }
 }
 
 /// [`demonitor`], and also removes the monitor's `Down` message if it is
