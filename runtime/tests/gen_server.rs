@@ -55,6 +55,7 @@ enum Req {
     ReplyThen(Next<u32>),
     NoReplyThenReply,
     ReplyTwice,
+    ReplyFromAnother,
     Defer,
     Stop(Reason),
     StopReply(Reason),
@@ -121,6 +122,10 @@ impl GenServer for Test {
             Req::ReplyTwice => {
                 reply(from, 1);
                 CallResult::Reply(2)
+            }
+            Req::ReplyFromAnother => {
+                spawn(move || reply(from, 5));
+                CallResult::NoReply
             }
             Req::Defer => {
                 send(self.observer, Event::Info("deferred".into()));
@@ -770,6 +775,7 @@ fn calls_leave_no_monitor_on_either_side() {
         }
         assert_eq!(s.call(Req::ReplyTwice).unwrap(), 1);
         assert_eq!(s.call(Req::NoReplyThenReply).unwrap(), 100);
+        assert_eq!(s.call(Req::ReplyFromAnother).unwrap(), 5);
         // A timed-out call, then its late reply.
         assert_eq!(s.call_timeout(Req::Defer, Some(Duration::from_millis(5))).unwrap_err(), CallError::Timeout);
         assert_eq!(event(), Event::Info("deferred".into()));
