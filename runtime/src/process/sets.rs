@@ -109,10 +109,20 @@ impl<K: Eq + Hash + Copy, V> SmallMap<K, V> {
     }
 
     pub(crate) fn take(&mut self) -> Vec<(K, V)> {
-        match std::mem::take(self) {
-            SmallMap::Small(v) => v,
-            SmallMap::Large(m) => m.into_iter().collect(),
+        match self {
+            // The common case (most processes exit with a few links and
+            // monitors, or none): three words swapped.
+            SmallMap::Small(v) => std::mem::take(v),
+            SmallMap::Large(_) => take_large(self),
         }
+    }
+}
+
+#[cold]
+fn take_large<K: Eq + Hash + Copy, V>(map: &mut SmallMap<K, V>) -> Vec<(K, V)> {
+    match std::mem::take(map) {
+        SmallMap::Small(v) => v,
+        SmallMap::Large(m) => m.into_iter().collect(),
     }
 }
 
