@@ -201,8 +201,10 @@ pub(crate) struct Scheduler {
     /// The injector of floating `Max` (0) and `High` (1) processes.
     pub(crate) urgent_injector: [Injector<u32>; 2],
     /// The first `config.workers` are the workers proper; the rest are
-    /// spares, started by the system monitor when it needs them.
-    pub(crate) workers: Box<[WorkerShared]>,
+    /// spares, started by the system monitor when it needs them. Each on
+    /// cache lines of its own: a worker writes its run-next slot and run
+    /// marks all the time, and others write its pinned inbox.
+    pub(crate) workers: Box<[crossbeam_utils::CachePadded<WorkerShared>]>,
     pub(crate) idle: Idle,
     pub(crate) stacks: StackPool,
     /// One timer queue per worker (spares included), plus one for timers
@@ -249,14 +251,16 @@ impl Scheduler {
         let queues: Vec<_> = (0..slots).map(|_| LocalQueues::new()).collect();
         let workers = queues
             .iter()
-            .map(|q| WorkerShared {
-                stealer: q.floating.stealer(),
-                urgent_stealers: [q.urgent[0].stealer(), q.urgent[1].stealer()],
-                parker: Parker::new(),
-                run_next: RunNext::new(),
-                pinned: pinned::PinnedInbox::new(),
-                watch: sysmon::Watch::new(),
-                counters: counters::WorkerCounters::new(),
+            .map(|q| {
+                crossbeam_utils::CachePadded::new(WorkerShared {
+                    stealer: q.floating.stealer(),
+                    urgent_stealers: [q.urgent[0].stealer(), q.urgent[1].stealer()],
+                    parker: Parker::new(),
+                    run_next: RunNext::new(),
+                    pinned: pinned::PinnedInbox::new(),
+                    watch: sysmon::Watch::new(),
+                    counters: counters::WorkerCounters::new(),
+                })
             })
             .collect();
         let start = Instant::now();

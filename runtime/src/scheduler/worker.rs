@@ -250,7 +250,7 @@ pub(crate) fn run_worker(sched: Arc<Scheduler>, index: usize, queues: LocalQueue
     };
     let stacks = RefCell::new(StackCache::new(&sched.stacks));
     let worker = WorkerLocal {
-        shared: &sched.workers[index],
+        shared: &*sched.workers[index],
         sched,
         index,
         queue: queues.floating,
