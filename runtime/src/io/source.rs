@@ -256,18 +256,19 @@ impl<S: AsRawFd + Send + Sync + 'static> Shared<S> {
                 result => return result,
             }
             self.readiness.clear(snap, dir);
-            let now = timeout.map(|t| {
+            // (deadline, now) of a timed wait.
+            let timed = timeout.map(|t| {
                 let now = Instant::now();
                 let d = *deadline.get_or_insert_with(|| now.checked_add(t).unwrap_or_else(far_future));
                 (d, now)
             });
-            if now.is_some_and(|(d, now)| now >= d) {
+            if timed.is_some_and(|(d, now)| now >= d) {
                 return Err(timed_out());
             }
             match &cur {
                 None => self.wait_thread(dir, deadline)?,
                 Some(cur) => {
-                    if let Some((d, now)) = now {
+                    if let Some((d, now)) = timed {
                         // Kept pending after the wait (see `PendingWake`).
                         crate::time::wake_by(cur, d, now);
                     }

@@ -80,9 +80,11 @@ impl Scheduler {
         };
         {
             let mut shared = slot.shared.lock();
-            let holds =
-                if ends_monitor { shared.monitors.remove(&tag).is_some() } else { shared.monitors.contains(&tag) };
-            if !shared.alive || slot.serial.load(Ordering::Relaxed) != pid.serial || !holds {
+            let caller = shared.alive && slot.serial.load(Ordering::Relaxed) == pid.serial;
+            // Only the caller's own monitors are looked at (or taken).
+            let holds = caller
+                && if ends_monitor { shared.monitors.remove(&tag).is_some() } else { shared.monitors.contains(&tag) };
+            if !holds {
                 drop(shared);
                 drop_refused(msg);
                 return false;
