@@ -212,6 +212,7 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding
             }
         }
     }
+    crate::mailbox::give_back_room(&mut shared.inbox);
     slot.mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
     Drained { verdict, discarded }
 }
@@ -256,6 +257,9 @@ fn move_inbox(slot: &Slot, shared: &mut Shared, local: &mut Local) {
         std::mem::swap(&mut local.mailbox, &mut shared.inbox);
     } else {
         local.mailbox.append(&mut shared.inbox);
+        // The inbox keeps its buffer for the next deliveries, unless a
+        // burst grew it.
+        crate::mailbox::give_back_room(&mut shared.inbox);
     }
     slot.mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
 }

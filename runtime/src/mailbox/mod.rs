@@ -9,6 +9,12 @@
 //! that waits only scans messages that arrived after its last scan, so a
 //! receive loop over a large mailbox stays linear, and taking the first
 //! message of a type already in front is O(1).
+//!
+//! Both queues are ring buffers that grow with a burst. A queue left empty
+//! with room for more than [`KEEP_ROOM`] letters gives that room back (see
+//! [`give_back_room`]): the BEAM frees a message's memory once it is
+//! received, and a process that once had a burst of a million messages
+//! must not hold 24 MB for the rest of its life.
 
 pub(crate) mod deliver;
 pub(crate) mod drain;
@@ -19,8 +25,9 @@ pub use receive::{receive, receive_any, receive_any_timeout, receive_if, receive
 use crate::name::{Dest, NoProc};
 use crate::pid::Pid;
 use crate::process::current::{current, try_current, Current};
-use crate::process::Message;
+use crate::process::{Letter, Message};
 use std::any::Any;
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 /// Sends `msg` to `pid` (Erlang `Pid ! Msg`).
@@ -107,6 +114,29 @@ pub(crate) fn send_to_self<M: Any + Send>(cur: &Current, msg: M) {
     slot.inbox_pending.store(true, Ordering::Relaxed);
 }
 
+/// The room, in letters, an empty queue keeps: a steady stream of messages
+/// (a server with a few callers) never reallocates, and what a burst grows
+/// beyond it is freed once the burst is consumed. 1,024 letters are 24 KiB.
+pub(crate) const KEEP_ROOM: usize = 1024;
+
+/// Frees the buffer of `queue` if it is empty and larger than
+/// [`KEEP_ROOM`]. Called where a queue may have just been emptied: one
+/// compare on the hot path, the rest out of line.
+#[inline]
+pub(crate) fn give_back_room(queue: &mut VecDeque<Letter>) {
+    // Capacity first: it is rarely above the bar, so the common case is one
+    // compare.
+    if queue.capacity() > KEEP_ROOM && queue.is_empty() {
+        free_room(queue);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn free_room(queue: &mut VecDeque<Letter>) {
+    *queue = VecDeque::new();
+}
+
 /// Removes the first message of the private mailbox matching `pred`;
 /// returns whether one was removed.
 pub(crate) fn remove_first(cur: &Current, mut pred: impl FnMut(&Message) -> bool) -> bool {
@@ -115,6 +145,7 @@ pub(crate) fn remove_first(cur: &Current, mut pred: impl FnMut(&Message) -> bool
     let local = unsafe { cur.local() };
     let Some(i) = local.mailbox.iter().position(|l| pred(&l.msg)) else { return false };
     let msg = local.mailbox.remove(i).expect("index found above").msg;
+    give_back_room(&mut local.mailbox);
     local.mailbox_edits = local.mailbox_edits.wrapping_add(1);
     cur.slot().mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
     if local.matching {
@@ -126,4 +157,78 @@ pub(crate) fn remove_first(cur: &Current, mut pred: impl FnMut(&Message) -> bool
         drop(msg);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KEEP_ROOM;
+    use crate::process::current::current;
+    use crate::{receive, receive_timeout, self_pid, send};
+    use std::time::Duration;
+
+    /// The capacities of the caller's private mailbox and inbox.
+    fn room() -> (usize, usize) {
+        let cur = current();
+        // SAFETY: the running process reads its own mailbox; short borrow.
+        let mailbox = unsafe { cur.local() }.mailbox.capacity();
+        let inbox = cur.slot().shared.lock().inbox.capacity();
+        (mailbox, inbox)
+    }
+
+    #[test]
+    fn a_mailbox_gives_back_the_room_of_a_consumed_burst() {
+        crate::run(|| {
+            for i in 0..10_000u32 {
+                send(self_pid(), i);
+            }
+            assert!(room().1 > KEEP_ROOM, "the burst grew the inbox");
+            for i in 0..10_000u32 {
+                assert_eq!(receive::<u32>(), i);
+            }
+            let (mailbox, inbox) = room();
+            assert!(mailbox <= KEEP_ROOM && inbox <= KEEP_ROOM, "room kept: mailbox {mailbox}, inbox {inbox}");
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn an_inbox_appended_to_a_waiting_mailbox_gives_back_its_room() {
+        crate::run(|| {
+            // A message nobody receives yet stays in the private mailbox,
+            // so the burst behind it is appended, not swapped in.
+            send(self_pid(), 'x');
+            assert_eq!(receive_timeout::<()>(Duration::ZERO), None);
+            for i in 0..5_000u32 {
+                send(self_pid(), i);
+            }
+            assert_eq!(receive::<u32>(), 0);
+            let (mailbox, inbox) = room();
+            assert!(mailbox > KEEP_ROOM, "the burst is in the mailbox");
+            assert!(inbox <= KEEP_ROOM, "the emptied inbox kept {inbox} letters of room");
+            for i in 1..5_000u32 {
+                assert_eq!(receive::<u32>(), i);
+            }
+            assert!(room().0 > KEEP_ROOM, "not empty yet: the room stays");
+            assert_eq!(receive::<char>(), 'x');
+            assert!(room().0 <= KEEP_ROOM, "emptied: the room is given back");
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_small_queue_keeps_its_room() {
+        crate::run(|| {
+            for _ in 0..3 {
+                for i in 0..100u32 {
+                    send(self_pid(), i);
+                }
+                for _ in 0..100 {
+                    receive::<u32>();
+                }
+            }
+            let (mailbox, inbox) = room();
+            assert!(mailbox.max(inbox) >= 100, "no reallocation for a steady queue: {mailbox}, {inbox}");
+        })
+        .unwrap();
+    }
 }

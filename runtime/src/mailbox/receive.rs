@@ -184,7 +184,11 @@ fn scan_from<A>(
             if let Some(verdict) = verdict {
                 let taken = if at == 0 { local.mailbox.pop_front() } else { local.mailbox.remove(at) }
                     .expect("index checked above");
-                cur.slot().mailbox_len.store(local.mailbox.len(), Ordering::Relaxed);
+                let left = local.mailbox.len();
+                cur.slot().mailbox_len.store(left, Ordering::Relaxed);
+                if left == 0 {
+                    crate::mailbox::give_back_room(&mut local.mailbox);
+                }
                 return Ok(Some((verdict, taken.msg)));
             }
             at += 1;
