@@ -62,8 +62,36 @@ pub(crate) struct Letter {
     pub(crate) msg: Message,
 }
 
-/// The function a process runs: returns what to do when it is done.
-pub(crate) type Entry = Box<dyn FnOnce() -> Finish + Send>;
+/// The function a process runs: returns what to do when it is done. Boxed
+/// while the process has not started (or hibernates), since it has no stack
+/// yet to hold it.
+pub(crate) type Entry = Box<dyn Start>;
+
+/// A process's function, called through [`Start::start`] rather than as a
+/// boxed `FnOnce`.
+///
+/// Calling a `Box<dyn FnOnce>` moves the closure onto the stack but frees
+/// the box only once the call returns, and a process's function returns
+/// when the process ends: every live process would keep its closure's heap
+/// chunk (32 B for a closure that captures a pid) for nothing. `start`
+/// frees the box before it calls the closure.
+pub(crate) trait Start: Send {
+    /// Moves the closure out of its box, frees the box, and calls it.
+    fn start(self: Box<Self>) -> Finish;
+}
+
+impl<F: FnOnce() -> Finish + Send> Start for F {
+    #[inline]
+    fn start(self: Box<Self>) -> Finish {
+        // The block ends the box's life: its memory is freed here, before
+        // the call.
+        let f = {
+            let boxed = self;
+            *boxed
+        };
+        f()
+    }
+}
 
 /// Called with the exit reason once a process has exited.
 pub(crate) type ExitHook = Box<dyn FnOnce(&Reason) + Send>;

@@ -37,7 +37,7 @@ pub(crate) fn trampoline(entry: Entry) -> impl FnOnce(&corosensei::Yielder<(), S
         // `stack::overflow`). Never written, so never faulted in.
         let pad = std::mem::MaybeUninit::<[u8; TRAP_PAD]>::uninit();
         std::hint::black_box(&pad);
-        let result = panic::catch_unwind(AssertUnwindSafe(entry));
+        let result = panic::catch_unwind(AssertUnwindSafe(move || entry.start()));
         // Re-read: the process may be on another thread by now.
         let cur = current();
         cur.unwinds_done();

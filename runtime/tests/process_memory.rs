@@ -1,0 +1,81 @@
+//! What a live process keeps on the heap. A binary of its own: it counts
+//! allocations with a global allocator, which other tests running in
+//! parallel would disturb.
+
+use ember_runtime::{receive, self_pid, send, spawn};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+/// The size of what each process's closure captures: odd, so that no other
+/// allocation of the runtime falls in the band counted below.
+const PAYLOAD: usize = 3001;
+
+/// Live allocations whose size is in `PAYLOAD..PAYLOAD + 256`: the boxed
+/// closure of a process (the payload plus what the runtime's wrapper adds).
+static LIVE_IN_BAND: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+fn in_band(layout: Layout) -> bool {
+    (PAYLOAD..PAYLOAD + 256).contains(&layout.size())
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the counter is
+// only bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if in_band(layout) {
+            LIVE_IN_BAND.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if in_band(layout) {
+            LIVE_IN_BAND.fetch_sub(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+struct Ready;
+struct Stop;
+
+#[test]
+fn a_started_process_keeps_no_box_for_its_closure() {
+    const N: usize = 200;
+    ember_runtime::run(|| {
+        let me = self_pid();
+        let before = LIVE_IN_BAND.load(Ordering::Relaxed);
+        let pids: Vec<_> = (0..N)
+            .map(|i| {
+                let payload = [i as u8; PAYLOAD];
+                spawn(move || {
+                    send(me, Ready);
+                    receive::<Stop>();
+                    // The payload is used after the wait: it lives (on the
+                    // stack) as long as the process.
+                    assert!(payload.iter().all(|&b| b == i as u8));
+                    send(me, Ready);
+                })
+            })
+            .collect();
+        for _ in 0..N {
+            receive::<Ready>();
+        }
+        let boxes = LIVE_IN_BAND.load(Ordering::Relaxed) - before;
+        assert_eq!(boxes, 0, "{boxes} of {N} idle processes still hold their closure's box");
+        for pid in pids {
+            send(pid, Stop);
+        }
+        for _ in 0..N {
+            receive::<Ready>();
+        }
+    })
+    .unwrap();
+}
