@@ -9,6 +9,7 @@
 //! cargo bench --bench instructions -- ping_pong 100000  # N round trips between two processes
 //! cargo bench --bench instructions -- call 100000       # N GenServer calls from one client
 //! cargo bench --bench instructions -- monitor_down 100000 # the peers' monitor_down: N idle processes, each monitored, stopped, Down
+//! cargo bench --bench instructions -- exit_cascade 100000 # the peers' exit_cascade: a chain of N linked processes, the head killed
 //! cargo bench --bench instructions -- hibernated 100000 # heap bytes per hibernated GenServer
 //! ```
 //!
@@ -115,15 +116,19 @@ fn main() {
         "ping_pong" => ping_pong(n),
         "call" => call(n),
         "monitor_down" => drop(common::monitor_down(n)),
+        "exit_cascade" => drop(common::exit_cascade(n)),
         "hibernated" => hibernated(n),
         "all" => {
             spawn_n(n);
             ping_pong(n);
             call(n);
             common::monitor_down(n);
+            common::exit_cascade(n);
             hibernated(n);
         }
-        other => eprintln!("unknown workload {other}: spawn, ping_pong, call, monitor_down or hibernated"),
+        other => {
+            eprintln!("unknown workload {other}: spawn, ping_pong, call, monitor_down, exit_cascade or hibernated")
+        }
     })
     .expect("the workload ran");
 }
