@@ -248,7 +248,7 @@ fn read_exact(s: &mut TcpStream, buf: &mut [u8]) -> Result<(), EpmdError> {
 
 /// What EPMD knows of a registered node.
 ///
-/// ```
+/// ```no_run
 /// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
 /// if let Some(entry) = ember_dist::epmd::Epmd::localhost().port_please("erlang")? {
 ///     println!("{} listens on {}", entry.name, entry.port);
@@ -274,7 +274,7 @@ pub struct NodeEntry {
 /// A live EPMD registration: the node's name maps to its port for as long
 /// as this value lives. Drop it to unregister.
 ///
-/// ```
+/// ```no_run
 /// # fn main() -> Result<(), ember_dist::epmd::EpmdError> {
 /// let reg = ember_dist::epmd::Epmd::localhost().register("ember", 5555, true)?;
 /// drop(reg); // unregistered
