@@ -6,9 +6,12 @@ use ember_runtime::{receive, self_pid, send, spawn};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-/// The size of what each process's closure captures: odd, so that no other
-/// allocation of the runtime falls in the band counted below.
-const PAYLOAD: usize = 3001;
+/// The size of what each process's closure captures, chosen so that no
+/// other allocation falls in the band counted below: not near a power of
+/// two times a mailbox letter (24 B) or a pid, as a queue or vector that
+/// grows while the test runs would be (3,001 B met a 128-letter inbox,
+/// 3,072 B, whenever the readies piled up).
+const PAYLOAD: usize = 40_001;
 
 /// Live allocations whose size is in `PAYLOAD..PAYLOAD + 256`: the boxed
 /// closure of a process (the payload plus what the runtime's wrapper adds).
