@@ -216,6 +216,55 @@ mod tests {
     }
 
     #[test]
+    fn a_mailbox_emptied_by_a_flush_gives_back_its_room() {
+        crate::run(|| {
+            let (dead, first) = crate::spawn_monitor(|| {});
+            crate::receive_if(|d: &crate::Down| d.monitor == first);
+            for i in 0..5_000u32 {
+                send(self_pid(), i);
+            }
+            // Monitoring a dead process queues its `Down` behind the burst.
+            let late = crate::monitor(dead);
+            for i in 0..5_000u32 {
+                assert_eq!(receive::<u32>(), i);
+            }
+            assert!(room().0 > KEEP_ROOM, "the Down is left, and the burst's room");
+            // `demonitor_flush` takes the Down out (`remove_first`).
+            crate::demonitor_flush(late);
+            assert!(room().0 <= KEEP_ROOM, "emptied by the flush: the room is given back");
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn an_inbox_drained_of_signals_gives_back_its_room() {
+        // One scheduler: the receiver does not run until the sender waits,
+        // so everything below is in its inbox when it first drains.
+        let rt = crate::Runtime::builder().schedulers(1).build().unwrap();
+        rt.block_on(|| {
+            let me = self_pid();
+            let receiver = crate::spawn(move || {
+                assert_eq!(receive::<u32>(), 0);
+                send(me, room().1);
+                for i in 1..1_500u32 {
+                    assert_eq!(receive::<u32>(), i);
+                }
+            });
+            // A control signal in front (an exit signal with reason normal,
+            // which a process that does not trap ignores), so the drain takes
+            // the slow path, letter by letter. 1,500 sends stay within one
+            // slice's budget: the receiver cannot run in between.
+            receiver.exit(crate::Reason::Normal);
+            for i in 0..1_500u32 {
+                send(receiver, i);
+            }
+            let inbox = receive::<usize>();
+            assert!(inbox <= KEEP_ROOM, "the drained inbox kept {inbox} letters of room");
+        })
+        .unwrap();
+    }
+
+    #[test]
     fn a_small_queue_keeps_its_room() {
         crate::run(|| {
             for _ in 0..3 {
