@@ -327,7 +327,7 @@ impl Runtime {
         let result: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let (tx, rx) = crossbeam_channel::bounded::<Reason>(1);
         let slot = result.clone();
-        let entry: Entry = Box::new(move || {
+        let entry = Entry::new(move || {
             let value = f();
             *slot.lock() = Some(value);
             Finish::Exit(Reason::Normal)
@@ -352,7 +352,7 @@ impl Runtime {
     /// assert_eq!(pid.node(), rt.block_on(|| ember_runtime::self_pid().node()).unwrap());
     /// ```
     pub fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<Pid, crate::SpawnError> {
-        let entry: Entry = Box::new(move || {
+        let entry = Entry::new(move || {
             f();
             Finish::Exit(Reason::Normal)
         });

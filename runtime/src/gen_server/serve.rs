@@ -119,7 +119,7 @@ fn receive_next(timeout: Option<Duration>) -> Result<Option<Box<dyn Any + Send>>
 }
 
 fn hibernate<S: GenServer>(server: Loop<S>) -> Finish {
-    Finish::Hibernate(Box::new(move || enter_loop(server, None)))
+    Finish::Hibernate(crate::process::Entry::new(move || enter_loop(server, None)))
 }
 
 impl<S: GenServer> Loop<S> {

@@ -325,7 +325,7 @@ fn start_server<S: GenServer>(arg: S::Arg, options: StartOptions, link: bool) ->
     let tag = Ref::new();
     let name = options.name.clone();
     let hibernate_after = options.hibernate_after;
-    let entry: Entry = Box::new(move || init_server::<S>(arg, starter, tag, name, hibernate_after));
+    let entry = Entry::new(move || init_server::<S>(arg, starter, tag, name, hibernate_after));
     let mut spawn = options.spawn.clone();
     spawn.link = link;
     spawn.monitor = true;

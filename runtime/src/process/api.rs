@@ -86,7 +86,7 @@ pub fn yield_now() {
 pub fn hibernate<F: FnOnce() + Send + 'static>(f: F) -> ! {
     let cur = current();
     cur.unwind_started();
-    let entry: Entry = Box::new(move || {
+    let entry = Entry::new(move || {
         f();
         Finish::Exit(Reason::Normal)
     });

@@ -23,6 +23,7 @@
 
 pub(crate) mod api;
 pub(crate) mod current;
+pub(crate) mod entry;
 pub(crate) mod exit;
 pub(crate) mod hibernation;
 pub(crate) mod info;
@@ -34,6 +35,8 @@ pub(crate) mod spawn;
 pub(crate) mod table;
 pub(crate) mod trampoline;
 pub(crate) mod unwinding;
+
+pub(crate) use entry::Entry;
 
 use crate::name::Name;
 use crate::pid::{Pid, Ref};
@@ -60,37 +63,6 @@ pub(crate) type Message = Box<dyn Any + Send>;
 pub(crate) struct Letter {
     pub(crate) seq: u64,
     pub(crate) msg: Message,
-}
-
-/// The function a process runs: returns what to do when it is done. Boxed
-/// while the process has not started (or hibernates), since it has no stack
-/// yet to hold it.
-pub(crate) type Entry = Box<dyn Start>;
-
-/// A process's function, called through [`Start::start`] rather than as a
-/// boxed `FnOnce`.
-///
-/// Calling a `Box<dyn FnOnce>` moves the closure onto the stack but frees
-/// the box only once the call returns, and a process's function returns
-/// when the process ends: every live process would keep its closure's heap
-/// chunk (32 B for a closure that captures a pid) for nothing. `start`
-/// frees the box before it calls the closure.
-pub(crate) trait Start: Send {
-    /// Moves the closure out of its box, frees the box, and calls it.
-    fn start(self: Box<Self>) -> Finish;
-}
-
-impl<F: FnOnce() -> Finish + Send> Start for F {
-    #[inline]
-    fn start(self: Box<Self>) -> Finish {
-        // The block ends the box's life: its memory is freed here, before
-        // the call.
-        let f = {
-            let boxed = self;
-            *boxed
-        };
-        f()
-    }
 }
 
 /// Called with the exit reason once a process has exited.

@@ -262,7 +262,7 @@ pub fn try_spawn_opt<F: FnOnce() + Send + 'static>(
 ) -> Result<(Pid, Option<Ref>), SpawnError> {
     let cur = current();
     cur.charge(1);
-    let entry: Entry = Box::new(move || {
+    let entry = Entry::new(move || {
         f();
         Finish::Exit(Reason::Normal)
     });
