@@ -118,10 +118,38 @@ fn epmd_register_lookup_and_name_taken() {
     drop(reg);
 }
 
+/// A TCP socket bound to a free loopback port, not listening, and the port.
+/// While the socket is open no one else binds the port, and the kernel does
+/// not pick it as a connection's source port.
+fn bound_not_listening() -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // address structures are initialised and passed with their sizes.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let rc = libc::bind(fd, (&raw const addr).cast(), len);
+        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut len = len;
+        let rc = libc::getsockname(fd, (&raw mut addr).cast(), &mut len);
+        assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+        (owned, u16::from_be(addr.sin_port))
+    }
+}
+
 #[test]
 fn no_epmd_is_a_clear_error() {
-    // A port that was just free: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port held by a socket that is bound but does not listen: a connect
+    // to it is refused. (A port merely freed could be taken meanwhile by
+    // another test's listener, or picked as the connect's own source port,
+    // which connects the socket to itself: "connection reset" in about one
+    // suite run in twenty.)
+    let (_held, port) = bound_not_listening();
     let epmd = Epmd::at(([127, 0, 0, 1], port).into());
     let err = epmd.port_please("x").unwrap_err();
     assert!(matches!(err, EpmdError::NotRunning { .. }), "{err:?}");
