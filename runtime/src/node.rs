@@ -309,7 +309,7 @@ fn with_live<R>(pid: Pid, f: impl FnOnce(&mut crate::process::Shared) -> R) -> O
 /// ```
 pub fn add_link(local: Pid, remote: Pid) -> bool {
     with_live(local, |shared| {
-        shared.links.insert(remote, ());
+        shared.relations.make().links.insert(remote, ());
     })
     .is_some()
 }
@@ -329,7 +329,7 @@ pub fn add_link(local: Pid, remote: Pid) -> bool {
 /// ```
 pub fn remove_link(local: Pid, remote: Pid) {
     with_live(local, |shared| {
-        shared.links.remove(&remote);
+        shared.relations.remove_link(&remote);
     });
 }
 
@@ -347,7 +347,7 @@ pub fn remove_link(local: Pid, remote: Pid) {
 /// .unwrap();
 /// ```
 pub fn add_monitor(local: Pid, monitor: Ref, watcher: Pid) -> bool {
-    with_live(local, |shared| shared.monitored_by.insert_new(monitor, watcher)).is_some()
+    with_live(local, |shared| shared.relations.make().monitored_by.insert_new(monitor, watcher)).is_some()
 }
 
 /// Removes a monitor recorded with [`add_monitor`].
@@ -364,7 +364,7 @@ pub fn add_monitor(local: Pid, monitor: Ref, watcher: Pid) -> bool {
 /// ```
 pub fn remove_monitor(local: Pid, monitor: Ref) {
     with_live(local, |shared| {
-        shared.monitored_by.remove(&monitor);
+        shared.relations.remove_monitored_by(&monitor);
     });
 }
 
@@ -439,7 +439,7 @@ impl Reason {
 /// `noconnection` (as in OTP).
 pub(crate) fn link_remote(cur: &crate::process::current::Current, pid: Pid) {
     let me = cur.pid();
-    let new = cur.slot().shared.lock().links.insert(pid, ());
+    let new = cur.slot().shared.lock().relations.make().links.insert(pid, ());
     if !new {
         return;
     }
@@ -462,7 +462,7 @@ pub(crate) fn unlink_remote(me: Pid, pid: Pid) {
 /// connection the `Down` (`noconnection`) comes at once.
 pub(crate) fn monitor_remote(cur: &crate::process::current::Current, pid: Pid, monitor: Ref, name: Option<Name>) {
     let me = cur.pid();
-    cur.slot().shared.lock().monitors.insert_new(monitor, (pid, name));
+    cur.slot().shared.lock().relations.make().monitors.insert_new(monitor, (pid, name));
     match route(pid.node) {
         Some(route) => route.signal(Signal::Monitor { from: me, to: pid, monitor }),
         None => {
@@ -499,7 +499,7 @@ pub(crate) fn demonitor_remote(me: Pid, pid: Pid, monitor: Ref) {
 pub fn record_monitor(target: Pid) -> Ref {
     let cur = crate::process::current::current();
     let monitor = Ref::new();
-    cur.slot().shared.lock().monitors.insert_new(monitor, (target, None));
+    cur.slot().shared.lock().relations.make().monitors.insert_new(monitor, (target, None));
     monitor
 }
 

@@ -83,7 +83,11 @@ impl Scheduler {
             let caller = shared.alive && slot.serial.load(Ordering::Relaxed) == pid.serial;
             // Only the caller's own monitors are looked at (or taken).
             let holds = caller
-                && if ends_monitor { shared.monitors.remove(&tag).is_some() } else { shared.monitors.contains(&tag) };
+                && if ends_monitor {
+                    shared.relations.remove_monitor(&tag).is_some()
+                } else {
+                    shared.relations.has_monitor(&tag)
+                };
             if !holds {
                 drop(shared);
                 drop_refused(msg);

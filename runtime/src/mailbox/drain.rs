@@ -178,7 +178,7 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding
         match control {
             Control::Exit { from, reason, link } => {
                 // Unlinked before the signal arrived: row 1, dropped.
-                if link && shared.links.remove(&from).is_none() {
+                if link && !shared.relations.remove_link(&from) {
                     discarded.push(Box::new(reason));
                     continue;
                 }
@@ -197,7 +197,7 @@ pub(crate) fn drain(sched: &Scheduler, slot: &Slot, local: &mut Local, unwinding
             Control::Down { monitor, pid, reason } => {
                 if cut {
                     discarded.push(Box::new(reason));
-                } else if let Some((_, name)) = shared.monitors.remove(&monitor) {
+                } else if let Some((_, name)) = shared.relations.remove_monitor(&monitor) {
                     deliver(local, Box::new(Down { monitor, pid, name, reason }));
                 } else {
                     // Demonitored meanwhile: the reason (a user term,

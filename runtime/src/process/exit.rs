@@ -110,7 +110,7 @@ impl Current {
 /// the next serial. `by_signal`: an exit signal ended it (no crash report).
 fn retire_identity(sched: &Scheduler, slot: &Slot, reason: &Reason, by_signal: bool, whole: bool) {
     let pid = slot.pid(sched.node);
-    let (links, monitors, monitored_by, name, text_label, exit_hook) = {
+    let ((links, monitors, monitored_by), name, text_label, exit_hook) = {
         let mut shared = slot.shared.lock();
         // The identity is dead from here on, before any signal goes out:
         // whoever hears of the exit finds the pid not alive, as on the BEAM
@@ -121,9 +121,7 @@ fn retire_identity(sched: &Scheduler, slot: &Slot, reason: &Reason, by_signal: b
         shared.label = None;
         let text_label = std::mem::take(&mut shared.text_label);
         (
-            shared.links.take(),
-            shared.monitors.take(),
-            shared.monitored_by.take(),
+            shared.relations.take_all(),
             shared.name.take().map(|name| *name),
             text_label,
             std::mem::take(&mut shared.exit_hook),
@@ -144,8 +142,8 @@ fn retire_identity(sched: &Scheduler, slot: &Slot, reason: &Reason, by_signal: b
         }
         if let Some(t) = sched.slot(target) {
             let mut shared = t.shared.lock();
-            if t.serial.load(Ordering::Relaxed) == target.serial && shared.monitored_by.remove(&monitor).is_some() {
-                super::hibernation::removed_from(t, &mut shared.monitored_by);
+            if t.serial.load(Ordering::Relaxed) == target.serial && shared.relations.remove_monitored_by(&monitor) {
+                super::hibernation::removed_from(t, &mut shared.relations);
             }
         }
     }
@@ -171,7 +169,7 @@ fn retire_identity(sched: &Scheduler, slot: &Slot, reason: &Reason, by_signal: b
         slot.serial.store(slot.serial.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
         shared.alive = !whole;
         shared.exiting = !whole;
-        (shared.links.take(), shared.monitored_by.take())
+        shared.relations.take_links_and_monitored_by()
     };
     for (linked, ()) in late_links {
         send_exit(linked, pid, Reason::NoProc);

@@ -184,6 +184,7 @@ pub(crate) fn info_of(sched: &Scheduler, slot: &Slot, pid: Pid) -> Option<Proces
         let memory = std::mem::size_of::<Slot>()
             + stack_bytes
             + (message_queue_len + shared.controls as usize) * std::mem::size_of::<Letter>();
+        let sets = shared.relations.get();
         Some(ProcessInfo {
             pid,
             status,
@@ -193,10 +194,10 @@ pub(crate) fn info_of(sched: &Scheduler, slot: &Slot, pid: Pid) -> Option<Proces
                 None => None,
             },
             message_queue_len,
-            links: shared.links.iter().map(|(p, _)| *p).collect(),
-            monitors: shared
-                .monitors
-                .iter()
+            links: sets.map(|s| s.links.iter().map(|(p, _)| *p).collect()).unwrap_or_default(),
+            monitors: sets
+                .into_iter()
+                .flat_map(|s| s.monitors.iter())
                 .map(|(r, (pid, name))| {
                     let target = match name {
                         Some(name) => Monitored::Name { name: name.clone(), pid: *pid },
@@ -205,7 +206,7 @@ pub(crate) fn info_of(sched: &Scheduler, slot: &Slot, pid: Pid) -> Option<Proces
                     (*r, target)
                 })
                 .collect(),
-            monitored_by: shared.monitored_by.iter().map(|(_, p)| *p).collect(),
+            monitored_by: sets.map(|s| s.monitored_by.iter().map(|(_, p)| *p).collect()).unwrap_or_default(),
             registered_name: shared.name.as_deref().cloned(),
             trap_exit: slot.trap_exit.load(Ordering::Relaxed),
             priority: priority_of(slot),

@@ -172,12 +172,9 @@ pub(crate) struct Shared {
     /// How many entries of `inbox` are [`Control`] signals (when zero, a drain
     /// moves the inbox to the private mailbox wholesale).
     pub(crate) controls: u32,
-    /// Linked processes (at most one link per pair).
-    pub(crate) links: sets::Links,
-    /// Monitors this process holds: target, and the name if by name.
-    pub(crate) monitors: sets::Monitors,
-    /// Monitors others hold on this process: the watcher.
-    pub(crate) monitored_by: sets::MonitoredBy,
+    /// Links, monitors held and monitors held on it (boxed, allocated on
+    /// the first of them).
+    pub(crate) relations: sets::Relations,
     /// The registered name (boxed: a thin pointer keeps the slot small, and
     /// few processes have one).
     pub(crate) name: Option<Box<Name>>,
@@ -215,9 +212,7 @@ impl Shared {
             inbox: VecDeque::new(),
             next_seq: 0,
             controls: 0,
-            links: Default::default(),
-            monitors: Default::default(),
-            monitored_by: Default::default(),
+            relations: Default::default(),
             name: None,
             label: None,
             text_label: false,
@@ -431,6 +426,6 @@ mod size_tests {
     /// idle process's is its stack page and 200 B).
     #[test]
     fn a_slot_stays_small() {
-        assert!(std::mem::size_of::<super::Slot>() <= 400, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
+        assert!(std::mem::size_of::<super::Slot>() <= 336, "Slot is {} bytes", std::mem::size_of::<super::Slot>());
     }
 }

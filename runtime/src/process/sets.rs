@@ -128,10 +128,114 @@ fn take_large<K: Eq + Hash + Copy, V>(map: &mut SmallMap<K, V>) -> Vec<(K, V)> {
 
 /// Linked processes.
 pub(crate) type Links = SmallMap<Pid, ()>;
-/// Monitors held, by reference: target and the name it was monitored by.
-pub(crate) type Monitors = SmallMap<Ref, (Pid, Option<crate::name::Name>)>;
+/// A monitor held: its target, and the name it was monitored by.
+pub(crate) type Held = (Pid, Option<crate::name::Name>);
+/// Monitors held, by reference.
+pub(crate) type Monitors = SmallMap<Ref, Held>;
 /// Monitors on this process, by reference: the watcher.
 pub(crate) type MonitoredBy = SmallMap<Ref, Pid>;
+
+/// The entries of a set taken out of it ([`SmallMap::take`]).
+pub(crate) type Taken<K, V> = Vec<(K, V)>;
+
+/// A process's links and monitors, in one box allocated on the first of
+/// them: most processes have none, and three empty sets would cost every
+/// slot 72 B (an idle process's slot is most of what it costs besides its
+/// stack page). The box stays with the slot once allocated, across the
+/// processes that reuse it, so a supervisor restarting a linked child
+/// allocates nothing for it; a hibernating process whose sets are all empty
+/// frees it (`process::hibernation`).
+#[derive(Default)]
+pub(crate) struct Relations(Option<Box<Sets>>);
+
+/// The three sets of [`Relations`].
+#[derive(Default)]
+pub(crate) struct Sets {
+    /// Linked processes (at most one link per pair).
+    pub(crate) links: Links,
+    /// Monitors this process holds: target, and the name if by name.
+    pub(crate) monitors: Monitors,
+    /// Monitors others hold on this process: the watcher.
+    pub(crate) monitored_by: MonitoredBy,
+}
+
+impl Relations {
+    /// The sets, if they were ever allocated.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&Sets> {
+        self.0.as_deref()
+    }
+
+    /// The sets, to add to them: allocated on first use.
+    #[inline]
+    pub(crate) fn make(&mut self) -> &mut Sets {
+        self.0.get_or_insert_with(Default::default)
+    }
+
+    /// Removes the link to `pid`; whether there was one.
+    #[inline]
+    pub(crate) fn remove_link(&mut self, pid: &Pid) -> bool {
+        self.0.as_mut().is_some_and(|s| s.links.remove(pid).is_some())
+    }
+
+    /// Removes a monitor this process holds.
+    #[inline]
+    pub(crate) fn remove_monitor(&mut self, monitor: &Ref) -> Option<Held> {
+        self.0.as_mut()?.monitors.remove(monitor)
+    }
+
+    /// Whether this process holds `monitor`.
+    #[inline]
+    pub(crate) fn has_monitor(&self, monitor: &Ref) -> bool {
+        self.0.as_ref().is_some_and(|s| s.monitors.contains(monitor))
+    }
+
+    /// Removes a monitor held on this process; whether there was one.
+    #[inline]
+    pub(crate) fn remove_monitored_by(&mut self, monitor: &Ref) -> bool {
+        self.0.as_mut().is_some_and(|s| s.monitored_by.remove(monitor).is_some())
+    }
+
+    /// Whether all three sets are empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|s| s.links.is_empty() && s.monitors.is_empty() && s.monitored_by.is_empty())
+    }
+
+    /// Frees the capacity the sets do not use: the box itself when all three
+    /// are empty.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        if self.is_empty() {
+            self.0 = None;
+        } else if let Some(sets) = self.0.as_mut() {
+            sets.links.shrink_to_fit();
+            sets.monitors.shrink_to_fit();
+            sets.monitored_by.shrink_to_fit();
+        }
+    }
+
+    /// Empties the links and the monitors held on this process (an exit
+    /// answering the late ones), keeping the box.
+    pub(crate) fn take_links_and_monitored_by(&mut self) -> (Taken<Pid, ()>, Taken<Ref, Pid>) {
+        match self.0.as_mut() {
+            Some(s) => (s.links.take(), s.monitored_by.take()),
+            None => (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// Empties all three sets (an exit), keeping the box.
+    pub(crate) fn take_all(&mut self) -> (Taken<Pid, ()>, Taken<Ref, Held>, Taken<Ref, Pid>) {
+        match self.0.as_mut() {
+            Some(s) => (s.links.take(), s.monitors.take(), s.monitored_by.take()),
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        }
+    }
+
+    /// Whether the box is allocated (for tests of what a process keeps).
+    #[cfg(test)]
+    pub(crate) fn is_allocated(&self) -> bool {
+        self.0.is_some()
+    }
+}
 
 #[cfg(all(test, not(loom)))]
 mod tests {
@@ -150,5 +254,26 @@ mod tests {
         assert!(m.contains(&8));
         assert_eq!(m.take().len(), 99);
         assert!(m.take().is_empty());
+    }
+
+    #[test]
+    fn relations_allocate_on_the_first_entry_and_free_when_shrunk_empty() {
+        let mut r = Relations::default();
+        assert!(r.is_empty() && !r.is_allocated());
+        let (pid, monitor) = (Pid::new(0, 1, 1), Ref::new());
+        // Removing from nothing allocates nothing.
+        assert!(!r.remove_link(&pid) && r.remove_monitor(&monitor).is_none() && !r.remove_monitored_by(&monitor));
+        assert!(!r.has_monitor(&monitor) && !r.is_allocated());
+        r.make().monitors.insert_new(monitor, (pid, None));
+        r.make().links.insert_new(pid, ());
+        assert!(r.is_allocated() && !r.is_empty() && r.has_monitor(&monitor));
+        r.shrink_to_fit();
+        assert!(r.is_allocated(), "not freed while it holds something");
+        assert!(r.remove_monitor(&monitor).is_some());
+        let (links, monitored_by) = r.take_links_and_monitored_by();
+        assert_eq!((links.len(), monitored_by.len()), (1, 0));
+        assert!(r.is_empty() && r.is_allocated(), "an exit keeps the box for the slot's next process");
+        r.shrink_to_fit();
+        assert!(!r.is_allocated());
     }
 }

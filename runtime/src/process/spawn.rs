@@ -320,10 +320,10 @@ pub(crate) fn spawn_entry(
         shared.started_ms = started_ms as u32;
         if let Some(parent) = parent_pid {
             if options.link {
-                shared.links.insert_new(parent, ());
+                shared.relations.make().links.insert_new(parent, ());
             }
             if let Some(m) = monitor {
-                shared.monitored_by.insert_new(m, parent);
+                shared.relations.make().monitored_by.insert_new(m, parent);
             }
         }
         // The previous occupant's label went at its exit.
@@ -334,10 +334,10 @@ pub(crate) fn spawn_entry(
         if options.link || monitor.is_some() {
             let mut shared = parent.slot().shared.lock();
             if options.link {
-                shared.links.insert_new(pid, ());
+                shared.relations.make().links.insert_new(pid, ());
             }
             if let Some(m) = monitor {
-                shared.monitors.insert_new(m, (pid, None));
+                shared.relations.make().monitors.insert_new(m, (pid, None));
             }
         }
     }

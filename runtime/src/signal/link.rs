@@ -102,8 +102,8 @@ pub fn link(pid: Pid) -> Result<(), LinkError> {
             // exit procedure, after the process's own signals (see
             // `process/exit.rs`); a non-trapping caller gets the error now.
             if same && (theirs.alive || trapping) {
-                if mine.links.insert(pid, ()) {
-                    theirs.links.insert(me, ());
+                if mine.relations.make().links.insert(pid, ()) {
+                    theirs.relations.make().links.insert(me, ());
                 }
                 true
             } else {
@@ -151,15 +151,15 @@ pub fn unlink(pid: Pid) {
     match other_slot(&cur, pid) {
         Some(target) => {
             let (mut mine, mut theirs) = lock_pair(cur.slot(), target);
-            if mine.links.remove(&pid).is_some()
+            if mine.relations.remove_link(&pid)
                 && target.serial.load(Ordering::Relaxed) == pid.serial
-                && theirs.links.remove(&me).is_some()
+                && theirs.relations.remove_link(&me)
             {
-                crate::process::hibernation::removed_from(target, &mut theirs.links);
+                crate::process::hibernation::removed_from(target, &mut theirs.relations);
             }
         }
         None => {
-            let removed = cur.slot().shared.lock().links.remove(&pid).is_some();
+            let removed = cur.slot().shared.lock().relations.remove_link(&pid);
             if removed && pid.node != cur.sched().node {
                 crate::node::unlink_remote(me, pid);
             }

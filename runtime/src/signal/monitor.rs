@@ -82,11 +82,11 @@ fn monitor_local(cur: &Current, pid: Pid, monitor: Ref, name: Option<Name>, requ
     let mark = {
         let mut mine = cur.slot().shared.lock();
         if target.is_some() {
-            mine.monitors.insert_new(monitor, (pid, name.clone()));
+            mine.relations.make().monitors.insert_new(monitor, (pid, name.clone()));
         }
         Marker::at(mine.next_seq)
     };
-    let record = |theirs: &mut crate::process::Shared| theirs.monitored_by.insert_new(monitor, me);
+    let record = |theirs: &mut crate::process::Shared| theirs.relations.make().monitored_by.insert_new(monitor, me);
     let active = match (target, request) {
         (None, _) => false,
         (Some(_), Some(request)) => cur.sched().deliver_with(pid, request, false, false, record),
@@ -101,7 +101,7 @@ fn monitor_local(cur: &Current, pid: Pid, monitor: Ref, name: Option<Name>, requ
     };
     if !active {
         if target.is_some() {
-            cur.slot().shared.lock().monitors.remove(&monitor);
+            cur.slot().shared.lock().relations.remove_monitor(&monitor);
         }
         send_to_self(cur, Down { monitor, pid, name, reason: Reason::NoProc });
     }
@@ -165,7 +165,7 @@ pub fn demonitor(monitor: Ref) -> bool {
 }
 
 fn remove_monitor(cur: &Current, monitor: Ref) -> bool {
-    let removed = cur.slot().shared.lock().monitors.remove(&monitor);
+    let removed = cur.slot().shared.lock().relations.remove_monitor(&monitor);
     let Some((target, _)) = removed else {
         return false;
     };
@@ -183,8 +183,8 @@ fn remove_monitor(cur: &Current, monitor: Ref) -> bool {
 pub(crate) fn remove_target_side(cur: &Current, target: Pid, monitor: Ref) {
     if let Some(slot) = cur.sched().slot(target) {
         let mut theirs = slot.shared.lock();
-        if slot.serial.load(Ordering::Relaxed) == target.serial && theirs.monitored_by.remove(&monitor).is_some() {
-            crate::process::hibernation::removed_from(slot, &mut theirs.monitored_by);
+        if slot.serial.load(Ordering::Relaxed) == target.serial && theirs.relations.remove_monitored_by(&monitor) {
+            crate::process::hibernation::removed_from(slot, &mut theirs.relations);
         }
     }
 }
